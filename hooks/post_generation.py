@@ -1,0 +1,116 @@
+"""What happens right after cookiecutter has written the project (called by post_gen_project.py).
+
+1. `.env` is written from `.env.example`, with a fresh secret key (and database password).
+2. The files of options that were not chosen are removed; the chosen lock file becomes uv.lock.
+3. The project's smoke test runs (scripts/smoke_test.py), unless it is turned off.
+
+Plain Python (>= 3.10, the standard library only): it runs under whatever Python runs
+cookiecutter. A failure exits non-zero, and cookiecutter then deletes the half-made project.
+"""
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from answers import as_bool
+
+SKIP_VARIABLE = "SKIP_SMOKE_TEST"
+SMOKE_COMMAND = "uv run python scripts/smoke_test.py"
+
+# Files that belong to one value of an option: removed when another value is chosen.
+OPTION_FILES = {
+    ("ci", "github"): [".github"],
+    ("ci", "gitlab"): [".gitlab-ci.yml"],
+}
+LOCKS_DIR = ".locks"  # one uv.lock per database choice: their dependencies differ
+PROJECT_MODULES = {
+    "postgresql": ["django", "gunicorn", "whitenoise", "environs", "pythonjsonlogger", "psycopg"],
+    "sqlite": ["django", "gunicorn", "whitenoise", "environs", "pythonjsonlogger"],
+}
+
+
+def write_env_file(project: Path) -> None:
+    """Copy .env.example to .env, giving every secret a fresh random value."""
+    fresh = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+    }
+    lines = []
+    for line in (project / ".env.example").read_text(encoding="utf-8").splitlines():
+        name = line.split("=", 1)[0]
+        lines.append(f"{name}={fresh[name]}" if name in fresh else line)
+    env_file = project / ".env"
+    env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env_file.chmod(0o600)
+
+
+def remove_unchosen_files(project: Path, answers: dict) -> None:
+    for (option, value), paths in OPTION_FILES.items():
+        if answers[option] != value:
+            for relative in paths:
+                remove(project / relative)
+    locks = project / LOCKS_DIR
+    (locks / f"{answers['database']}.lock").replace(project / "uv.lock")
+    remove(locks)
+
+
+def remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def has_dependencies(python: str, database: str) -> bool:
+    modules = ", ".join(PROJECT_MODULES[database])
+    probe = subprocess.run([python, "-c", f"import {modules}"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def project_python(project: Path, database: str) -> str | None:
+    """A Python that has the project's dependencies: this one, or the project's own venv."""
+    if has_dependencies(sys.executable, database):
+        return sys.executable
+    uv = shutil.which("uv")
+    if uv is None:
+        return None
+    print("Installing the project's dependencies: uv sync --locked", flush=True)
+    started = time.monotonic()
+    result = subprocess.run([uv, "sync", "--locked"], cwd=project, check=False)
+    if result.returncode != 0:
+        raise SystemExit("ERROR: `uv sync --locked` failed; see its output above.")
+    print(f"  done in {time.monotonic() - started:.1f} s", flush=True)
+    return str(project / ".venv" / "bin" / "python")
+
+
+def run_smoke_test(project: Path, database: str) -> None:
+    python = project_python(project, database)
+    if python is None:
+        print(
+            "The full smoke test was skipped: the project's dependencies are not installed "
+            f"and uv is not on the PATH. Install uv, then run: {SMOKE_COMMAND}"
+        )
+        command = [sys.executable, "scripts/smoke_test.py", "--compile-only"]
+    else:
+        command = [python, "scripts/smoke_test.py"]
+    if subprocess.run(command, cwd=project, check=False).returncode != 0:
+        raise SystemExit(
+            "ERROR: the generated project failed its smoke test (see above). "
+            f"Set {SKIP_VARIABLE}=1 to generate it anyway and debug with: {SMOKE_COMMAND}"
+        )
+
+
+def main(answers: dict, project: Path | None = None) -> None:
+    project = project or Path.cwd()
+    write_env_file(project)
+    remove_unchosen_files(project, answers)
+    if not as_bool(answers["run_smoke_test"]):
+        print(f"Smoke test turned off (run_smoke_test). Run it later with: {SMOKE_COMMAND}")
+    elif as_bool(os.environ.get(SKIP_VARIABLE, "false")):
+        print(f"Smoke test turned off ({SKIP_VARIABLE}). Run it later with: {SMOKE_COMMAND}")
+    else:
+        run_smoke_test(project, answers["database"])

@@ -1,0 +1,102 @@
+"""Settings come from the environment, with production defaults and clear errors."""
+
+import json
+
+from tests.conftest import run_django
+
+PRINT_SETTINGS = (
+    "from django.conf import settings\n"
+    "import json\n"
+    "db = settings.DATABASES['default']\n"
+    "print(json.dumps({'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS,\n"
+    "    'engine': db['ENGINE'], 'options': db.get('OPTIONS', {}),\n"
+    "    'conn_max_age': db['CONN_MAX_AGE'], 'ssl_redirect': settings.SECURE_SSL_REDIRECT,\n"
+    "    'mailer': settings.MAILERS['default']}, default=str))"
+)
+
+
+def settings_with(**env):
+    result = run_django(PRINT_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_debug_is_off_by_default():
+    assert settings_with(DJANGO_DEBUG=None)["debug"] is False
+
+
+def test_debug_can_be_turned_on():
+    assert settings_with(DJANGO_DEBUG="true")["debug"] is True
+
+
+def test_missing_secret_key_stops_start_up_with_a_clear_message():
+    result = run_django("", DJANGO_SECRET_KEY=None)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_missing_secret_key_is_allowed_with_debug_on():
+    result = run_django("", DJANGO_SECRET_KEY=None, DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_bad_value_names_the_variable():
+    result = run_django("", DJANGO_DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG" in result.stderr
+
+
+def test_allowed_hosts_is_a_comma_separated_list():
+    assert settings_with(DJANGO_ALLOWED_HOSTS="a.example, b.example")["hosts"] == [
+        "a.example",
+        "b.example",
+    ]
+
+
+def test_database_defaults_to_an_sqlite_file_tuned_for_several_workers():
+    found = settings_with(DATABASE_URL=None)
+    assert found["engine"] == "django.db.backends.sqlite3"
+    assert "journal_mode=WAL" in found["options"]["init_command"]
+    assert found["options"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_postgresql_url_uses_a_pool_sized_to_gunicorn_threads():
+    found = settings_with(
+        DATABASE_URL="postgres://user:secret@db.internal:5432/app", GUNICORN_THREADS="4"
+    )
+    assert found["engine"] == "django.db.backends.postgresql"
+    assert found["options"]["pool"]["max_size"] == 4
+    assert found["conn_max_age"] == 0  # required by Django's pool
+
+
+def test_mail_comes_from_email_url():
+    found = settings_with(EMAIL_URL="submission://user:pw@smtp.example.com:587")
+    assert found["mailer"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert found["mailer"]["OPTIONS"]["host"] == "smtp.example.com"
+    assert found["mailer"]["OPTIONS"]["use_tls"] is True
+
+
+def test_deploy_check_passes_with_only_secret_key_and_allowed_hosts():
+    result = run_django(
+        "from django.core.management import call_command\n"
+        "call_command('check', '--deploy', '--fail-level', 'WARNING')",
+        DATABASE_URL=None,
+        DJANGO_ALLOWED_HOSTS="www.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_check_fails_with_debug_on():
+    result = run_django(
+        "from django.core.management import call_command\n"
+        "call_command('check', '--deploy', '--fail-level', 'WARNING')",
+        DJANGO_DEBUG="true",
+    )
+    assert result.returncode != 0
+    assert "security.W018" in result.stderr
+
+
+def test_unknown_mail_scheme_is_rejected():
+    result = run_django("", EMAIL_URL="smtp+tls://smtp.example.com")
+    assert result.returncode != 0
+    assert "EMAIL_URL has an unknown scheme 'smtp+tls'" in result.stderr

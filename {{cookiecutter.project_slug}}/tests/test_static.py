@@ -1,0 +1,32 @@
+"""WhiteNoise serves hashed, compressed static files with a one-year immutable cache."""
+
+import re
+
+import pytest
+
+IMMUTABLE = "max-age=31536000, public, immutable"
+
+
+@pytest.fixture
+def stylesheet_url(client):
+    body = client.get("/", secure=True).content.decode()
+    return re.search(r'href="(/static/[^"]+\.css)"', body).group(1)
+
+
+def test_hashed_file_is_cached_for_a_year(client, stylesheet_url):
+    response = client.get(stylesheet_url, secure=True)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == IMMUTABLE
+    assert response["Content-Type"].startswith("text/css")
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_compressed_copy_is_served_when_accepted(client, stylesheet_url, encoding):
+    response = client.get(stylesheet_url, secure=True, headers={"accept-encoding": encoding})
+    assert response["Content-Encoding"] == encoding
+    assert response["Vary"] == "Accept-Encoding"
+
+
+def test_plain_copy_for_clients_without_compression(client, stylesheet_url):
+    response = client.get(stylesheet_url, secure=True)
+    assert "Content-Encoding" not in response
