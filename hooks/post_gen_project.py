@@ -1,15 +1,16 @@
 """Finish the generated project: .env, option files, smoke test (logic: hooks/post_generation.py)."""
 
+import json
 import sys
 
-sys.path.insert(0, {{ hooks_dir | tojson }})
-
+sys.path.insert(0, r"{{ hooks_dir }}")  # raw: Windows paths are full of backslashes
 from post_generation import main  # noqa: E402
 
-main(
-    {
-        "database": {{ cookiecutter.database | tojson }},
-        "ci": {{ cookiecutter.ci | tojson }},
-        "run_smoke_test": {{ cookiecutter.run_smoke_test | string | tojson }},
-    }
-)
+# See pre_gen_project.py for why the answers travel as JSON in a raw string.
+ANSWERS = r"""{{ {
+    "database": cookiecutter.database,
+    "ci": cookiecutter.ci,
+    "run_smoke_test": cookiecutter.run_smoke_test,
+} | tojson }}"""
+
+main(json.loads(ANSWERS))

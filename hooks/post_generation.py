@@ -104,13 +104,22 @@ def run_smoke_test(project: Path, database: str) -> None:
         )
 
 
+def skipped_by_environment() -> bool:
+    value = os.environ.get(SKIP_VARIABLE, "")
+    try:
+        return bool(value) and as_bool(value)
+    except ValueError:
+        message = f"ERROR: {SKIP_VARIABLE}={value!r} is not a yes/no value: use 1 or 0."
+        raise SystemExit(message) from None
+
+
 def main(answers: dict, project: Path | None = None) -> None:
     project = project or Path.cwd()
     write_env_file(project)
     remove_unchosen_files(project, answers)
     if not as_bool(answers["run_smoke_test"]):
         print(f"Smoke test turned off (run_smoke_test). Run it later with: {SMOKE_COMMAND}")
-    elif as_bool(os.environ.get(SKIP_VARIABLE, "false")):
+    elif skipped_by_environment():
         print(f"Smoke test turned off ({SKIP_VARIABLE}). Run it later with: {SMOKE_COMMAND}")
     else:
         run_smoke_test(project, answers["database"])

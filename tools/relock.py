@@ -1,8 +1,9 @@
-"""Refresh the generated project's lock files: {{cookiecutter.project_slug}}/.locks/<database>.lock.
+"""Refresh the lock files of the generated project, one per database choice.
 
-The generated pyproject.toml differs by database (psycopg for postgresql), so each database
-choice has its own uv.lock; the post-generation hook keeps the chosen one. Run this after
-changing a pinned version in the project's pyproject.toml:
+They live in {{cookiecutter.project_slug}}/.locks/. The generated pyproject.toml differs by
+database (psycopg for postgresql), so each database choice has its own uv.lock; the
+post-generation hook keeps the chosen one. Run this after changing a pinned version in the
+project's pyproject.toml:
 
     uv run python tools/relock.py
 """
@@ -18,7 +19,7 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 LOCKS = TEMPLATE / "{{cookiecutter.project_slug}}" / ".locks"
 SLUG = "relock_placeholder"
 NAME_LINE = f'name = "{SLUG.replace("_", "-")}"'
-TEMPLATED_NAME_LINE = 'name = "{{ cookiecutter.project_slug|replace(\'_\', \'-\') }}"'
+TEMPLATED_NAME_LINE = "name = \"{{ cookiecutter.project_slug|replace('_', '-') }}\""
 
 
 def relock(database: str, workdir: Path) -> None:

@@ -155,7 +155,11 @@ def serve_with_gunicorn(env: dict[str, str]) -> str:
 def run_step(number: int, title: str, step, *args) -> None:
     started = time.monotonic()
     print(f"  {number}. {title} ...", end=" ", flush=True)
-    detail = step(*args)
+    try:
+        detail = step(*args)
+    except SmokeTestFailed:
+        print(f"FAILED ({time.monotonic() - started:.1f} s)", flush=True)
+        raise
     print(f"ok ({detail}, {time.monotonic() - started:.1f} s)", flush=True)
 
 
@@ -176,7 +180,7 @@ def main() -> int:
                 run_step(3, "collectstatic into a temporary folder", collect_static, env)
                 run_step(4, "gunicorn serves pages and static files", serve_with_gunicorn, env)
     except SmokeTestFailed as failure:
-        print(f"FAILED\nSmoke test failed: {failure}", file=sys.stderr)
+        print(f"Smoke test failed: {failure}", file=sys.stderr)
         return 1
     print(f"Smoke test passed in {time.monotonic() - started:.1f} s")
     return 0

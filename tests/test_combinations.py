@@ -1,0 +1,158 @@
+"""Generate each combination of options for real and check the project it gives.
+
+Each project is generated once (module-scoped fixture) with `cookiecutter --no-input`, gets its
+own virtualenv from its uv.lock, and then runs its own test suite and checks.
+"""
+
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.combinations import COMBINATIONS, label
+from tests.conftest import TEMPLATE_DIR, explain, interpreter_for, run, run_cookiecutter
+
+CONTEXT = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+UNRENDERED = re.compile(r"\{\{|\{%|\{#|cookiecutter")
+
+
+class Project:
+    """A generated project, with its options and its own virtualenv."""
+
+    def __init__(self, path: Path, answers: dict[str, str], generation):
+        self.path = path
+        self.answers = answers
+        self.generation = generation
+        self.python = path / ".venv" / "bin" / "python"
+
+    def option(self, name: str) -> str:
+        default = CONTEXT[name][0] if isinstance(CONTEXT[name], list) else CONTEXT[name]
+        return str(self.answers.get(name, default))
+
+    def run(self, *command: str, **env: str | None):
+        return run(list(command), cwd=self.path, **env)
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=label)
+def project(request, tmp_path_factory) -> Project:
+    answers = request.param
+    python = interpreter_for(answers.get("python_version", CONTEXT["python_version"][0]))
+    output = tmp_path_factory.mktemp(label(answers))
+    generation = run_cookiecutter(output, answers, UV_PYTHON=python)
+    assert generation.returncode == 0, explain(generation)
+    (path,) = output.iterdir()
+    project = Project(path, answers, generation)
+    if not project.python.exists():  # the hook's smoke test did not create it
+        sync = project.run("uv", "sync", "--locked", "--python", python)
+        assert sync.returncode == 0, explain(sync)
+    return project
+
+
+def project_files(project: Project) -> list[Path]:
+    return [
+        path
+        for path in project.path.rglob("*")
+        if path.is_file() and ".venv" not in path.parts and "__pycache__" not in path.parts
+    ]
+
+
+def test_nothing_is_left_unrendered(project):
+    leftovers = []
+    for path in project_files(project):
+        if path.suffix in {".html"}:  # Django templates use {% %} and {{ }} themselves
+            text = re.sub(r"\{%.*?%\}|\{\{.*?\}\}", "", path.read_text())
+        else:
+            text = path.read_text()
+        leftovers += [f"{path.name}: {match}" for match in UNRENDERED.findall(text)]
+    assert leftovers == []
+
+
+def test_files_match_the_options(project):
+    root = project.path
+    assert (root / ".github/workflows/ci.yml").exists() == (project.option("ci") == "github")
+    assert (root / ".gitlab-ci.yml").exists() == (project.option("ci") == "gitlab")
+    assert (root / ".python-version").read_text().strip() == project.option("python_version")
+    assert (root / "uv.lock").exists()
+    assert not (root / ".locks").exists()
+    assert ("psycopg" in (root / "uv.lock").read_text()) == (
+        project.option("database") == "postgresql"
+    )
+    for name in ["manage.py", "gunicorn.conf.py", "README.md", ".env.example", ".gitignore"]:
+        assert (root / name).is_file(), name
+    for name in ["settings.py", "urls.py", "wsgi.py", "asgi.py"]:
+        assert (root / "config" / name).is_file(), name
+
+
+def test_env_file_has_fresh_secrets(project):
+    env = dict(
+        line.split("=", 1)
+        for line in (project.path / ".env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert len(env["DJANGO_SECRET_KEY"]) >= 50
+    assert env["DJANGO_SECRET_KEY"] != "replace-me"
+    assert ("POSTGRES_PASSWORD" in env) == (project.option("database") == "postgresql")
+    assert (project.path / ".env").stat().st_mode & 0o077 == 0  # only its owner reads it
+    assert ".env" in (project.path / ".gitignore").read_text().split()
+
+
+def test_ruff_is_clean(project):
+    ruff = str(project.path / ".venv" / "bin" / "ruff")
+    check = project.run(ruff, "check", ".")
+    assert check.returncode == 0, explain(check)
+    formatting = project.run(ruff, "format", "--check", ".")
+    assert formatting.returncode == 0, explain(formatting)
+
+
+def test_yaml_and_toml_files_parse(project):
+    for path in project_files(project):
+        if path.suffix in {".yml", ".yaml"}:
+            assert yaml.safe_load(path.read_text()) is not None, path
+        elif path.suffix == ".toml" or path.name == "uv.lock":
+            tomllib.loads(path.read_text())
+
+
+def test_lock_file_matches_pyproject(project):
+    check = project.run("uv", "lock", "--check")
+    assert check.returncode == 0, explain(check)
+
+
+def test_deploy_check_is_clean_with_only_secret_key_and_allowed_hosts(project):
+    check = project.run(
+        str(project.python),
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        ENV_FILE="",
+        DJANGO_SECRET_KEY="x" * 20 + "-deploy-check-" + "y" * 30,
+        DJANGO_ALLOWED_HOSTS=project.option("domain_name"),
+    )
+    assert check.returncode == 0, explain(check)
+
+
+def test_smoke_test_ran_in_the_hook_when_asked(project):
+    output = project.generation.stdout
+    if project.option("run_smoke_test") == "no":
+        assert "Smoke test turned off (run_smoke_test)" in output
+        return
+    for step in ["1. every Python file compiles", "4. gunicorn serves pages and static files"]:
+        assert step in output, output
+    duration = re.search(r"Smoke test passed in ([\d.]+) s", output)
+    assert duration, output
+    print(f"smoke test of {label(project.answers)}: {duration.group(1)} s", file=sys.stderr)
+
+
+def test_generated_test_suite_passes(project, request):
+    env = {}
+    if project.option("database") == "postgresql":
+        database = re.sub(r"\W", "_", project.path.parent.name)
+        env["DATABASE_URL"] = f"{request.getfixturevalue('postgres_url')}/{database}"
+    tests = project.run(str(project.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", **env)
+    assert tests.returncode == 0, explain(tests)
+    assert re.search(r"\d+ passed", tests.stdout)

@@ -1,0 +1,83 @@
+"""Generation itself: bad answers are refused, the smoke test catches a broken project, and
+the switches that turn the smoke test off work. Each case runs the real cookiecutter CLI."""
+
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import TEMPLATE_DIR, explain, run_cookiecutter
+
+BAD_ANSWERS = [
+    ({"project_slug": "class"}, "ERROR: project_slug='class'"),
+    ({"project_slug": "django"}, "ERROR: project_slug='django'"),
+    ({"project_slug": "My-Project"}, "ERROR: project_slug='My-Project'"),
+    ({"domain_name": "https://example.com"}, "ERROR: domain_name='https://example.com'"),
+    ({"domain_name": "example.com:8000"}, "ERROR: domain_name='example.com:8000'"),
+    ({"author_email": "not-an-email"}, "ERROR: author_email='not-an-email'"),
+    ({"python_version": "3.11"}, "ERROR: python_version='3.11'"),
+    ({"time_zone": "Mars/Olympus_Mons"}, "ERROR: time_zone='Mars/Olympus_Mons'"),
+]
+
+
+@pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=lambda v: str(v)[:40])
+def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, answers, message):
+    output = tmp_path / "out"
+    result = run_cookiecutter(output, {**answers, "run_smoke_test": "no"})
+    assert result.returncode != 0
+    assert message in result.stderr, explain(result)
+    assert not output.exists() or list(output.iterdir()) == []
+
+
+def test_smoke_test_can_be_turned_off_by_environment(tmp_path):
+    result = run_cookiecutter(tmp_path / "out", {"database": "sqlite"}, SKIP_SMOKE_TEST="1")
+    assert result.returncode == 0, explain(result)
+    assert "Smoke test turned off (SKIP_SMOKE_TEST)" in result.stdout
+    assert not (tmp_path / "out" / "my_project" / ".venv").exists()
+
+
+def test_bad_skip_variable_is_refused(tmp_path):
+    result = run_cookiecutter(tmp_path / "out", {}, SKIP_SMOKE_TEST="perhaps")
+    assert result.returncode != 0
+    assert "SKIP_SMOKE_TEST='perhaps' is not a yes/no value" in result.stderr, explain(result)
+
+
+def test_smoke_test_without_dependencies_or_uv_only_compiles(tmp_path):
+    # A PATH with no uv on it, and cookiecutter's Python lacks Django: the hook says so.
+    path_without_uv = os.pathsep.join(
+        entry for entry in os.environ["PATH"].split(os.pathsep) if not shutil.which("uv", path=entry)
+    )
+    result = run_cookiecutter(tmp_path / "out", {"database": "sqlite"}, PATH=path_without_uv)
+    assert result.returncode == 0, explain(result)
+    assert "1. every Python file compiles ... ok" in result.stdout
+    assert "The full smoke test was skipped" in result.stdout
+    assert "uv run python scripts/smoke_test.py" in result.stdout
+
+
+def broken_template(tmp_path, file: str, text: str):
+    """A copy of the template with `text` appended to one of the project's files."""
+    copy = tmp_path / "template"
+    shutil.copytree(TEMPLATE_DIR, copy, ignore=shutil.ignore_patterns(".venv", ".tools", ".git"))
+    target = copy / "{{cookiecutter.project_slug}}" / file
+    target.write_text(target.read_text() + text)
+    return copy
+
+
+def test_smoke_test_fails_generation_of_a_broken_project(tmp_path):
+    template = broken_template(
+        tmp_path, "config/settings.py", '\nraise RuntimeError("settings deliberately broken")\n'
+    )
+    output = tmp_path / "out"
+    result = run_cookiecutter(output, {"database": "sqlite"}, template=template)
+    assert result.returncode != 0
+    assert "2. settings load, check --deploy passes ... FAILED" in result.stdout + result.stderr
+    assert "settings deliberately broken" in result.stderr, explain(result)
+    assert "the generated project failed its smoke test" in result.stderr
+    assert not (output / "my_project").exists()  # cookiecutter removes what it wrote
+
+
+def test_smoke_test_catches_a_file_that_does_not_compile(tmp_path):
+    template = broken_template(tmp_path, "config/urls.py", "\ndef broken(:\n")
+    result = run_cookiecutter(tmp_path / "out", {"database": "sqlite"}, template=template)
+    assert result.returncode != 0
+    assert "config/urls.py does not compile" in result.stderr, explain(result)
