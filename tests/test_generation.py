@@ -15,7 +15,9 @@ BAD_ANSWERS = [
     ({"domain_name": "https://example.com"}, "ERROR: domain_name='https://example.com'"),
     ({"domain_name": "example.com:8000"}, "ERROR: domain_name='example.com:8000'"),
     ({"author_email": "not-an-email"}, "ERROR: author_email='not-an-email'"),
-    ({"python_version": "3.11"}, "ERROR: python_version='3.11'"),
+    # cookiecutter itself refuses a value outside a choice list given on the command line;
+    # hooks/answers.py still checks it, for answers that arrive by other routes (replay files).
+    ({"python_version": "3.11"}, "3.11 provided for choice variable python_version"),
     ({"time_zone": "Mars/Olympus_Mons"}, "ERROR: time_zone='Mars/Olympus_Mons'"),
 ]
 

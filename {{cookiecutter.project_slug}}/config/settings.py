@@ -31,7 +31,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        # Never fall back to a known key in production: sessions and signed data would be forgeable.
+        # Never fall back to a known key in production: signed data would be forgeable.
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY is not set. It is required when DJANGO_DEBUG is off. "
             'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
@@ -145,10 +145,9 @@ STORAGES = {
 
 # --- Mail -------------------------------------------------------------------------------------
 
+DOMAIN_NAME = "{{ cookiecutter.domain_name }}"
 MAILERS = mailer_settings(env)
-DEFAULT_FROM_EMAIL = env.str(
-    "DJANGO_DEFAULT_FROM_EMAIL", default="webmaster@{{ cookiecutter.domain_name }}"
-)
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default=f"webmaster@{DOMAIN_NAME}")
 SERVER_EMAIL = env.str("DJANGO_SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # --- Internationalisation ---------------------------------------------------------------------
@@ -160,7 +159,9 @@ USE_TZ = True
 
 # --- Logging ----------------------------------------------------------------------------------
 
-LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="text", validate=validate.OneOf(["text", "json"]))
+LOG_FORMAT = env.str(
+    "DJANGO_LOG_FORMAT", default="text", validate=validate.OneOf(["text", "json"])
+)
 LOGGING = logging_settings(
     level=env.log_level("DJANGO_LOG_LEVEL", default="INFO"), json=LOG_FORMAT == "json"
 )

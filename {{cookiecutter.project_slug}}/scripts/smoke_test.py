@@ -35,7 +35,8 @@ def compile_python_files() -> str:
         try:
             compile(path.read_text(encoding="utf-8"), str(path), "exec")
         except SyntaxError as error:
-            raise SmokeTestFailed(f"{path.relative_to(PROJECT_DIR)} does not compile: {error}")
+            relative = path.relative_to(PROJECT_DIR)
+            raise SmokeTestFailed(f"{relative} does not compile: {error}") from None
     return f"{len(files)} files"
 
 
@@ -129,27 +130,32 @@ def serve_with_gunicorn(env: dict[str, str]) -> str:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"}
-    log = tempfile.TemporaryFile(mode="w+")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until_serving(server, base_url, time.monotonic() + 30)
-        return check_responses(base_url)
-    except SmokeTestFailed as failure:
-        log.seek(0)
-        raise SmokeTestFailed(f"{failure}\ngunicorn's output:\n{log.read().strip()}") from None
-    finally:
-        server.send_signal(signal.SIGTERM)
+    with tempfile.TemporaryFile(mode="w+") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            server.wait(timeout=35)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            wait_until_serving(server, base_url, time.monotonic() + 30)
+            return check_responses(base_url)
+        except SmokeTestFailed as failure:
+            log.seek(0)
+            output = log.read().strip()
+            raise SmokeTestFailed(f"{failure}\ngunicorn's output:\n{output}") from None
+        finally:
+            stop(server)
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=35)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def run_step(number: int, title: str, step, *args) -> None:

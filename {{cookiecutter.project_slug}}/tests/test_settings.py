@@ -60,6 +60,9 @@ def test_database_defaults_to_an_sqlite_file_tuned_for_several_workers():
     assert found["options"]["transaction_mode"] == "IMMEDIATE"
 
 
+{%- if cookiecutter.database == "postgresql" %}
+
+
 def test_postgresql_url_uses_a_pool_sized_to_gunicorn_threads():
     found = settings_with(
         DATABASE_URL="postgres://user:secret@db.internal:5432/app", GUNICORN_THREADS="4"
@@ -67,6 +70,7 @@ def test_postgresql_url_uses_a_pool_sized_to_gunicorn_threads():
     assert found["engine"] == "django.db.backends.postgresql"
     assert found["options"]["pool"]["max_size"] == 4
     assert found["conn_max_age"] == 0  # required by Django's pool
+{%- endif %}
 
 
 def test_mail_comes_from_email_url():
