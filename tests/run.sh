@@ -10,9 +10,9 @@ cd "$(dirname "$0")/.."
 
 find_python() {
   local candidate
+  # On the PATH first, then pyenv's versions (newest first; pyenv itself need not be set up).
   for candidate in python3.13 python3.12 python3.14 python3 \
-      "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 \
-      /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9]; do
+      $(ls -d "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do
     if command -v "$candidate" >/dev/null 2>&1 &&
         "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
       command -v "$candidate"

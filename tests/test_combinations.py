@@ -23,9 +23,10 @@ UNRENDERED = re.compile(r"\{\{|\{%|\{#|cookiecutter")
 class Project:
     """A generated project, with its options and its own virtualenv."""
 
-    def __init__(self, path: Path, answers: dict[str, str], generation):
+    def __init__(self, path: Path, answers: dict[str, str], interpreter: str, generation):
         self.path = path
         self.answers = answers
+        self.interpreter = interpreter  # the Python the venv was made from
         self.generation = generation
         self.python = path / ".venv" / "bin" / "python"
 
@@ -45,7 +46,7 @@ def project(request, tmp_path_factory) -> Project:
     generation = run_cookiecutter(output, answers, UV_PYTHON=python)
     assert generation.returncode == 0, explain(generation)
     (path,) = output.iterdir()
-    project = Project(path, answers, generation)
+    project = Project(path, answers, python, generation)
     if not project.python.exists():  # the hook's smoke test did not create it
         sync = project.run("uv", "sync", "--locked", "--python", python)
         assert sync.returncode == 0, explain(sync)
@@ -117,7 +118,7 @@ def test_yaml_and_toml_files_parse(project):
 
 
 def test_lock_file_matches_pyproject(project):
-    check = project.run("uv", "lock", "--check")
+    check = project.run("uv", "lock", "--check", "--python", project.interpreter)
     assert check.returncode == 0, explain(check)
 
 

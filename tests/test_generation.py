@@ -46,9 +46,8 @@ def test_bad_skip_variable_is_refused(tmp_path):
 
 def test_smoke_test_without_dependencies_or_uv_only_compiles(tmp_path):
     # A PATH with no uv on it, and cookiecutter's Python lacks Django: the hook says so.
-    path_without_uv = os.pathsep.join(
-        entry for entry in os.environ["PATH"].split(os.pathsep) if not shutil.which("uv", path=entry)
-    )
+    entries = os.environ["PATH"].split(os.pathsep)
+    path_without_uv = os.pathsep.join(e for e in entries if not shutil.which("uv", path=e))
     result = run_cookiecutter(tmp_path / "out", {"database": "sqlite"}, PATH=path_without_uv)
     assert result.returncode == 0, explain(result)
     assert "1. every Python file compiles ... ok" in result.stdout
