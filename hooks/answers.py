@@ -116,7 +116,7 @@ def check_project_name(value: str) -> str | None:
 def check_description(value: str) -> str | None:
     if len(value) > 200:
         return f"is {len(value)} characters long; the limit is 200"
-    return _forbidden(value, '"\\\n\r')
+    return _forbidden(value, '"\\\n\r{}')
 
 
 def check_author_name(value: str) -> str | None:

@@ -18,7 +18,7 @@ COMBINATIONS: list[dict[str, str]] = [
     {"python_version": "3.12", "database": "postgresql", "ci": "gitlab", "run_smoke_test": "yes",
      "project_name": "Billing API", "time_zone": "America/Argentina/Buenos_Aires"},
     {"python_version": "3.12", "database": "sqlite", "ci": "none", "run_smoke_test": "yes",
-     "description": "Tracks <things> & stuff; it's {fine} here?"},
+     "description": "Tracks <things> & stuff; it's fine?"},
     {"python_version": "3.14", "database": "sqlite", "ci": "github", "run_smoke_test": "yes",
      "project_name": "blog", "domain_name": "localhost"},
     {"python_version": "3.14", "database": "postgresql", "ci": "gitlab", "run_smoke_test": "no",

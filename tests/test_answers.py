@@ -110,6 +110,7 @@ def test_good_value(key, value):
         ("description", "one\ntwo", "line break"),
         ("description", 'say "hi"', "double quote"),
         ("description", "C:\\path", "backslash"),
+        ("description", "uses {% tags %}", "brace"),
         ("description", "x" * 201, "limit is 200"),
         ("author_name", "", "blank"),
         ("author_name", 'Jo "JJ" Doe', "double quote"),

@@ -10,7 +10,7 @@ def test_home_page_renders_with_hashed_stylesheet(client):
     response = client.get("/", secure=True)
     assert response.status_code == 200
     body = response.content.decode()
-    assert "{{ cookiecutter.project_name }}" in body
+    assert "<h1>{{ cookiecutter.project_name|e }}</h1>" in body
     assert 'href="/static/{{ cookiecutter.project_slug }}/css/site.' in body  # site.<hash>.css
     assert "site.css" not in body
 

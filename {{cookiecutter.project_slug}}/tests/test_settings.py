@@ -104,3 +104,25 @@ def test_unknown_mail_scheme_is_rejected():
     result = run_django("", EMAIL_URL="smtp+tls://smtp.example.com")
     assert result.returncode != 0
     assert "EMAIL_URL has an unknown scheme 'smtp+tls'" in result.stderr
+
+
+def test_logs_can_be_json_lines_on_stdout():
+    result = run_django(
+        "import logging\nlogging.getLogger('app').warning('disk %s full', 'sda')",
+        DJANGO_LOG_FORMAT="json",
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["message"] == "disk sda full"
+    assert record["levelname"] == "WARNING"
+
+
+def test_log_level_comes_from_the_environment():
+    result = run_django(
+        "import logging\nlogging.getLogger('app').info('hidden')\n"
+        "logging.getLogger('app').error('shown')",
+        DJANGO_LOG_LEVEL="ERROR",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "shown" in result.stdout
+    assert "hidden" not in result.stdout
