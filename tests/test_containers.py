@@ -1,0 +1,247 @@
+"""The generated Dockerfile and compose.yaml, for real: built, started and used as a user would.
+
+One stack per database option is generated, built and brought up once (module-scoped), then the
+tests run in this file's order through its life: serve, restart, stop, `down -v`. Those that
+need Docker are skipped without it, except in CI (CI=true), where that is a failure.
+"""
+
+import json
+import re
+import secrets
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import TOOLS_BIN, explain, run, run_cookiecutter
+from tests.containers import (
+    WAIT,
+    Stack,
+    admin_login,
+    docker,
+    get,
+    require_docker,
+    slow_view_override,
+)
+
+IMMUTABLE = "max-age=31536000, public, immutable"
+USER_ID = "10001"
+BASE_IMAGE = "python:3.13-slim"  # the only Python the CI machine has an image of
+MAX_ADDED_MB = 80  # what the image adds to its base: today about 49 MB
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def database(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def project(database, tmp_path_factory):
+    output = tmp_path_factory.mktemp(f"containers-{database}")
+    answers = {"python_version": "3.13", "database": database, "run_smoke_test": "no"}
+    result = run_cookiecutter(output, answers)
+    assert result.returncode == 0, explain(result)
+    (path,) = output.iterdir()
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(project, database):
+    """The project built and brought up with `docker compose up -d --wait`; removed after."""
+    require_docker()
+    stack = Stack(project, f"tpl-{database}-{secrets.token_hex(3)}")
+    try:
+        started = time.monotonic()
+        build = stack.compose("build")
+        assert build.returncode == 0, explain(build)
+        stack.build_seconds = time.monotonic() - started
+        up = stack.compose("up", "--detach", *WAIT)
+        assert up.returncode == 0, explain(up) + explain(stack.compose("logs"))
+        yield stack
+    finally:
+        stack.remove()
+
+
+# --- The files themselves -------------------------------------------------------------------
+
+
+def test_compose_file_is_valid(project):
+    require_docker("cli")
+    result = run(["docker", "compose", "config", "--quiet"], cwd=project)
+    assert result.returncode == 0, explain(result)
+
+
+def test_dockerfile_passes_hadolint(project):
+    result = run(
+        [str(TOOLS_BIN / "hadolint"), "--failure-threshold", "warning", "Dockerfile"], project
+    )
+    assert result.returncode == 0, explain(result)
+    assert result.stdout.strip() == "", result.stdout  # nothing to report, not even at info
+
+
+# --- Up and serving -------------------------------------------------------------------------
+
+
+def test_up_wait_leaves_every_service_ready(stack):
+    services = stack.services()
+    assert services["web"]["Health"] == "healthy", services
+    assert (services["migrate"]["State"], services["migrate"]["ExitCode"]) == ("exited", 0)
+    if "db" in services:
+        assert services["db"]["Health"] == "healthy", services
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/readyz"])
+def test_page_and_probes_answer_200(stack, path):
+    status, _, body = get(stack.url(path))
+    assert status == 200, body
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_hashed_static_file_is_immutable_and_compressed(stack, encoding):
+    page = get(stack.url("/"))[2].decode()
+    stylesheet = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', page)  # hashed name
+    assert stylesheet, page
+    status, headers, _ = get(stack.url(stylesheet[1]), {"Accept-Encoding": encoding})
+    assert status == 200
+    assert headers["Cache-Control"] == IMMUTABLE
+    assert headers["Content-Encoding"] == encoding
+
+
+def test_admin_login_page_renders(stack):
+    status, _, body = get(stack.url("/admin/login/"))
+    assert status == 200
+    assert b'name="username"' in body and b'name="password"' in body
+
+
+# --- The image and the container ------------------------------------------------------------
+
+PID1 = """
+import pathlib
+lines = pathlib.Path("/proc/1/status").read_text().splitlines()
+status = dict(line.split(":", 1) for line in lines)
+print(status["Name"].strip(), status["Uid"].split()[0])
+"""
+
+
+def test_gunicorn_is_pid_1_and_not_root(stack):
+    result = stack.compose("exec", "-T", "web", "python", "-c", PID1)
+    assert result.returncode == 0, explain(result)
+    assert result.stdout.split() == ["gunicorn", USER_ID]
+
+
+WRITES = """
+import errno, pathlib
+pathlib.Path("/tmp/probe").write_text("tmpfs is writable")
+try:
+    pathlib.Path("/app/probe").write_text("must fail")
+except OSError as error:
+    print(errno.errorcode[error.errno])
+"""
+
+
+def test_container_is_read_only_without_privileges(stack):
+    host = stack.inspect("web")["HostConfig"]
+    assert host["ReadonlyRootfs"] is True
+    assert "/tmp" in host["Tmpfs"]
+    assert host["CapDrop"] == ["ALL"]
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    result = stack.compose("exec", "-T", "web", "python", "-c", WRITES)
+    assert result.stdout.strip() == "EROFS", explain(result)
+
+
+CONTENTS = """
+import json, pathlib, shutil
+print(json.dumps({
+    "tools": [tool for tool in ("uv", "gcc", "cc", "make", "curl") if shutil.which(tool)],
+    "files": [name for name in (".env", "tests", "scripts/smoke_test.py", "db.sqlite3")
+              if pathlib.Path(name).exists()],
+    "static": pathlib.Path("staticfiles/staticfiles.json").is_file(),
+}))
+"""
+
+
+def test_image_is_lean_and_holds_no_secrets_or_tests(stack):
+    result = stack.compose("exec", "-T", "web", "python", "-c", CONTENTS)
+    assert result.returncode == 0, explain(result)
+    assert json.loads(result.stdout) == {"tools": [], "files": [], "static": True}
+    sizes = docker("image", "inspect", "--format", "{{.Size}}", stack.image, BASE_IMAGE)
+    image, base = (int(size) / 1e6 for size in sizes.stdout.split())
+    print(
+        f"{stack.image}: {image:.0f} MB, {image - base:.0f} MB over {BASE_IMAGE}, "
+        f"built in {stack.build_seconds:.1f} s",
+        file=sys.stderr,
+    )
+    assert image - base < MAX_ADDED_MB
+
+
+def test_database_is_on_a_named_volume(stack, database):
+    if database == "postgresql":
+        service, volume, target = "db", "db-data", "/var/lib/postgresql/data"
+    else:
+        service, volume, target = "web", "data", "/app/data"
+    mounts = {mount["Destination"]: mount for mount in stack.inspect(service)["Mounts"]}
+    assert mounts[target]["Type"] == "volume"
+    assert mounts[target]["Name"] == f"{stack.name}_{volume}"
+
+
+# --- Its life: restart, a bad setting, stop, down -------------------------------------------
+
+
+def test_data_survives_restart(stack):
+    password = secrets.token_urlsafe(16)
+    create = stack.compose(
+        "exec", "-T", "-e", f"DJANGO_SUPERUSER_PASSWORD={password}", "web",
+        "python", "manage.py", "createsuperuser", "--noinput",
+        "--username", "admin", "--email", "admin@example.com",
+    )  # fmt: skip
+    assert create.returncode == 0, explain(create)
+    restart = stack.compose("restart")
+    assert restart.returncode == 0, explain(restart)
+    up = stack.compose("up", "--detach", *WAIT)
+    assert up.returncode == 0, explain(up)
+    url, page = admin_login(stack.url(""), "admin", password)
+    assert url == stack.url("/admin/"), page
+    assert "Site administration" in page
+
+
+def test_bad_gunicorn_workers_stops_the_container_with_a_clear_message(stack):
+    name = f"{stack.name}-bad-workers"
+    started = stack.compose(
+        "run", "--detach", "--no-deps", "--name", name, "-e", "GUNICORN_WORKERS=many", "web"
+    )
+    try:
+        assert started.returncode == 0, explain(started)
+        assert docker("wait", name).stdout.strip() == "1"
+        logs = docker("logs", name)
+        output = logs.stdout + logs.stderr
+        assert "GUNICORN_WORKERS='many' is invalid: expected an integer" in output, output
+        assert "Booting worker" not in output
+    finally:
+        docker("rm", "--force", name)
+
+
+def test_stop_lets_a_running_request_finish(stack, tmp_path):
+    override = slow_view_override(tmp_path)
+    up = stack.compose("up", "--detach", *WAIT, "web", files=(override,))
+    assert up.returncode == 0, explain(up)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = time.monotonic()
+        request = pool.submit(get, stack.url("/slow/"), timeout=60)
+        time.sleep(1)  # the request is now inside the view's 2 s
+        stop = stack.compose("stop", "web", files=(override,))
+        status, _, body = request.result()
+    assert stop.returncode == 0, explain(stop)
+    assert (status, body) == (200, b"finished")
+    assert time.monotonic() - started >= 2
+    state = stack.inspect("web")["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 0)  # not killed (137)
+
+
+def test_down_v_removes_containers_volumes_and_network(stack):
+    down = stack.compose("down", "--volumes")
+    assert down.returncode == 0, explain(down)
+    label = f"label=com.docker.compose.project={stack.name}"
+    for kind in ("container", "volume", "network"):
+        listed = docker(kind, "ls", *(["--all"] if kind == "container" else []), "-q", "-f", label)
+        assert listed.stdout.strip() == "", f"{kind}s left: {listed.stdout}"

@@ -1,0 +1,36 @@
+"""Container health check (Dockerfile HEALTHCHECK, compose.yaml): exit 0 if /healthz answers 200.
+
+The image has no curl; this is the standard library only. It asks the address gunicorn listens
+on: the first TCP address of GUNICORN_BIND, else port PORT (default 8000), over loopback.
+"""
+
+import os
+import sys
+import urllib.request
+
+ANY_ADDRESS = {"", "0.0.0.0", "[::]"}  # noqa: S104  (gunicorn listens there; we ask loopback)
+
+
+def healthz_url() -> str:
+    for address in os.environ.get("GUNICORN_BIND", "").split(","):
+        address = address.strip()
+        if address and not address.startswith("unix:"):
+            host, port = address.rsplit(":", 1)
+            return f"http://{'127.0.0.1' if host in ANY_ADDRESS else host}:{port}/healthz"
+    return f"http://127.0.0.1:{os.environ.get('PORT', '').strip() or '8000'}/healthz"
+
+
+def main() -> int:
+    url = healthz_url()
+    # No proxy: an HTTP_PROXY in the container's environment must not catch a loopback request.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=3) as response:
+            return 0 if response.status == 200 else 1
+    except OSError as error:  # refused, timed out, or an HTTP error status
+        print(f"healthcheck: {url}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
