@@ -11,15 +11,15 @@ GUNICORN_BIND                      0.0.0.0:$PORT    host:port,         Addresses
 PORT                               8000             1-65535            Port if no GUNICORN_BIND.
 GUNICORN_WORKERS                   WEB_CONCURRENCY  1-256              Worker processes.
 WEB_CONCURRENCY                    (1)              1-256              GUNICORN_WORKERS fallback.
-GUNICORN_THREADS                   1                1-64               Threads per worker.
+GUNICORN_THREADS                   (6)              1-64               Threads per worker.
 GUNICORN_WORKER_CLASS              (2)              sync, gthread      Worker type.
 GUNICORN_MAX_REQUESTS              10000            0-10000000         Worker recycling; 0: never.
 GUNICORN_MAX_REQUESTS_JITTER       MAX_REQUESTS/10  0 to MAX_REQUESTS  Staggers the recycling.
 GUNICORN_PRELOAD_APP               true             boolean (3)        Import Django before fork.
 GUNICORN_BACKLOG                   2048             1-65535            Queue of new connections.
-GUNICORN_TIMEOUT                   30               1-3600 seconds     Kill a worker silent longer.
+GUNICORN_TIMEOUT                   30               1-3600 seconds     Kill a silent worker (8).
 GUNICORN_GRACEFUL_TIMEOUT          30               1-3600 seconds     Time to finish, on SIGTERM.
-GUNICORN_KEEPALIVE                 5                0-300 seconds      Idle keep-alive (gthread).
+GUNICORN_KEEPALIVE                 0 (off)          0-300 seconds      Idle keep-alive (7).
 GUNICORN_LOG_LEVEL                 info             debug, info,       Error log (stderr) level.
                                                     warning, error,
                                                     critical
@@ -35,16 +35,26 @@ ENV_FILE                           .env             a path, or empty   File read
 (1) 2 x usable CPUs + 1, at most 12 (memory: each worker is a whole Django process). Usable
     CPUs: those this process may run on (affinity), lowered to the cgroup CPU quota rounded up
     (docker --cpus, Kubernetes CPU limits).
-(2) sync if GUNICORN_THREADS is 1, else gthread; sync with more threads is an error.
+(2) sync if GUNICORN_THREADS is 1, else gthread; sync with more threads is an error, and
+    GUNICORN_WORKER_CLASS=sync alone means 1 thread.
 (3) true/false, yes/no, on/off, 1/0, t/f, y/n.
 (4) Proxies whose X-Forwarded-* headers are trusted. Read by gunicorn itself, from the real
     environment only (a value in .env is ignored).
 (5) Read from the real environment; config/settings.py honours it the same way.
+(6) 64 / workers, rounded up (13 with 5 workers; 1, so sync, from 64 workers): the server
+    then holds 64 connections at once, each with a thread of its own, so 50 slow clients
+    cannot stop it answering. docs/production.md gives the figures, and the cases for 1.
+(7) gthread only (sync never keeps a connection). Off, a worker takes a connection only when
+    it has a free thread, so busy workers leave new ones to idle workers. On, it keeps idle
+    connections too, up to 1000 (gunicorn's worker_connections).
+(8) sync: a request running longer is killed with its worker. gthread: only a worker whose
+    main loop froze is; a long request runs on (bound it in the proxy and the app).
 
 A bad value stops gunicorn before any worker starts, with one line per bad variable on stderr,
 e.g. `gunicorn.conf.py: GUNICORN_WORKERS='abc' is invalid: expected an integer from 1 to 256`.
 """
 
+import gc
 import math
 import os
 import re
@@ -174,7 +184,7 @@ if not bind:
     port = _int("PORT", None, 1, 65535)  # set by most platforms (Heroku, Cloud Run, ...)
     bind = [f"0.0.0.0:{port or 8000}"]
 
-# Sync workers serve one request at a time, so the count is the concurrency. Computed from
+# Worker processes run Python on every usable CPU (threads share one GIL). Computed from
 # the CPUs really usable (affinity and cgroup quota, not the host's count), capped because
 # each worker is a whole Django process: past 12, memory runs out before the CPUs do.
 # (gunicorn itself int()s a real WEB_CONCURRENCY on import: a non-number fails there first.)
@@ -185,14 +195,26 @@ elif (workers := _int("WEB_CONCURRENCY", None, 1, 256)) is not None:
 else:
     workers, workers_source = default_workers()
 
-# Threads help views that wait on I/O; they need the gthread worker.
-threads = _int("GUNICORN_THREADS", 1, 1, 64)
+# A connection holds a thread from its first byte until its response: gunicorn reads the
+# request with a blocking socket. So a slow client (a phone on a bad network, slowloris)
+# ties up a sync worker entirely; 50 of them stopped 5 sync workers answering anyone. With
+# CONNECTIONS threads across the workers, the server holds that many at once and keeps
+# answering; a buffering reverse proxy in front (nginx) is the real fix. Threads also let a
+# worker wait on I/O for several requests. An explicit sync class keeps its one thread.
+CONNECTIONS = 64
+explicit_sync = _raw("GUNICORN_WORKER_CLASS").lower() == "sync"
+default_threads = 1 if explicit_sync else math.ceil(CONNECTIONS / workers)
+threads = _int("GUNICORN_THREADS", default_threads, 1, 64)
 worker_class = _choice("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync", CLASSES)
+# Published for the app, which inherits it: config/database.py sizes each worker's database
+# pool to its threads, so no thread waits for a connection.
+os.environ["WORKER_THREADS"] = str(threads)
 if worker_class == "sync" and threads > 1:
     _invalid("GUNICORN_WORKER_CLASS", f"gthread with GUNICORN_THREADS={threads}, or 1 thread")
 
-# Recycling bounds slow memory leaks. 10000, not the usual 1000: measured on this stack,
-# recycling every 1000 requests cost 40-55 % of throughput; every 10000 cost nothing.
+# Recycling bounds slow memory leaks. 10000, not the usual 1000: measured on this stack
+# without preload, recycling every 1000 requests cost 30-60 % of throughput and held some
+# requests 1-3 s (each replacement imported Django again); with preload, 3 % and 50 ms.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 10000, 0, 10_000_000)
 # Jitter staggers the recycling so the workers do not all restart at once.
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 10, 0, 10_000_000)
@@ -200,20 +222,27 @@ if max_requests_jitter > max_requests:
     _invalid("GUNICORN_MAX_REQUESTS_JITTER", f"at most GUNICORN_MAX_REQUESTS={max_requests}")
 
 # Preload: Django is imported once in the master, so a recycled or replacement worker is
-# forked ready (recycling costs ~nothing) and shares that memory copy-on-write. Code changes
-# then need a full restart (a new container): SIGHUP does not reload code. Safe with Django:
+# forked ready (12 ms of CPU to its first answer, against ~0.5 s importing Django) and shares
+# the master's memory copy-on-write (10 MB of its own, against 33 MB). Code changes need a
+# full restart (a new container): SIGHUP re-reads this file, not the code. Safe with Django:
 # it opens database connections lazily, in each worker, so none is shared across the fork.
 preload_app = _bool("GUNICORN_PRELOAD_APP", True)
 
 # Pending connections; the kernel silently caps it at net.core.somaxconn.
 backlog = _int("GUNICORN_BACKLOG", 2048, 1, 65535)
-# A worker silent this long is killed: bounds a stuck request.
+# A worker silent this long is killed. A sync worker is silent while it serves a request, so
+# this bounds a stuck request; a gthread worker's main loop stays awake, so it does not.
 timeout = _int("GUNICORN_TIMEOUT", 30, 1, 3600)
 # On SIGTERM (deploys), in-flight requests get this long to finish.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30, 1, 3600)
-# Behind a load balancer, its idle timeout must be SHORTER than this, so the balancer and not
-# gunicorn closes idle connections (otherwise it may reuse one gunicorn just closed: 502s).
-keepalive = _int("GUNICORN_KEEPALIVE", 5, 0, 300)
+# Off: each response closes its connection (as sync workers always do). A gthread worker
+# then takes a new connection only when it has a free thread, so connections spread over the
+# workers: with gunicorn's 1000, one worker accepted all 50 slow clients of a test while four
+# stood idle, and requests queued behind them. On, idle connections need that room again.
+# Behind a load balancer that keeps connections open, set it LONGER than the balancer's idle
+# timeout, so the balancer closes idle connections (or it may reuse a closed one: 502s).
+keepalive = _int("GUNICORN_KEEPALIVE", 0, 0, 300)
+worker_connections = threads if keepalive == 0 else 1000
 
 # Logs go to stdout/stderr, where container platforms collect them.
 loglevel = _choice("GUNICORN_LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical"))
@@ -243,11 +272,20 @@ worker_tmp_dir = "/dev/shm" if shm_ok else None  # noqa: S108 (None: gunicorn's 
 wsgi_app = "config.wsgi:application"
 
 
+def pre_fork(server, worker):
+    """Freeze the master's objects (all of Django, with preload) just before each fork: the
+    worker's garbage collections then skip them, instead of writing to, and so copying, the
+    memory pages it shares with the master. That halved the time from a recycled worker's
+    last response to its replacement's first one (80 ms to 40 ms; docs/production.md)."""
+    gc.freeze()
+
+
 def when_ready(server):
     """Log the settings in force (after command-line overrides) once, at startup."""
     cfg = server.cfg
     source = workers_source if cfg.workers == workers else "command line"
     parts = [f"workers={cfg.workers} ({source})", f"threads={cfg.threads}"]
+    parts.append(f"worker_connections={cfg.worker_connections}")
     parts.append(f"worker_class={cfg.worker_class_str}")
     parts += [f"{name}={getattr(cfg, name)}" for name in COUNTS]
     parts += [f"{name}={getattr(cfg, name)}s" for name in SECONDS]

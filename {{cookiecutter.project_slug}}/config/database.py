@@ -13,10 +13,11 @@ def database_settings(env: Env, base_dir: Path) -> dict:
     options = config.setdefault("OPTIONS", {})
     if config["ENGINE"] == POSTGRESQL:
         # Django's native psycopg pool: each worker process keeps its own pool, so a request
-        # never waits for a TCP + TLS + auth handshake. One connection per gunicorn thread is
-        # all a worker can use at once, hence the default size. The pool owns connection
-        # lifetime, so Django must not keep its own (CONN_MAX_AGE=0 is required).
-        threads = env.int("GUNICORN_THREADS", default=1)
+        # never waits for a TCP + TLS + auth handshake. One connection per gunicorn thread
+        # (WORKER_THREADS, set by gunicorn.conf.py) is all a worker can use at once, hence the
+        # default size; the pool opens them only as concurrency needs them. The pool owns
+        # connection lifetime, so Django must not keep its own (CONN_MAX_AGE=0 is required).
+        threads = env.int("WORKER_THREADS", default=1)
         max_size = env.int("DATABASE_POOL_MAX_SIZE", default=threads)
         options["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),

@@ -57,12 +57,13 @@ def test_defaults(conf):
     assert conf["bind"] == ["0.0.0.0:8000"]
     assert (conf["workers"], conf["workers_source"]) == conf["default_workers"]()
     assert conf["workers_source"].startswith("2 x ")
-    assert conf["threads"] == 1
-    assert conf["worker_class"] == "sync"
+    assert conf["threads"] == -(-64 // conf["workers"])  # 64 connections, rounded up
+    assert conf["worker_class"] == "gthread"  # at most 12 workers by default, so threads > 1
+    assert conf["worker_connections"] == conf["threads"]
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (10000, 1000)
     assert conf["preload_app"] is True
     assert conf["backlog"] == 2048
-    assert (conf["timeout"], conf["graceful_timeout"], conf["keepalive"]) == (30, 30, 5)
+    assert (conf["timeout"], conf["graceful_timeout"], conf["keepalive"]) == (30, 30, 0)
     assert conf["loglevel"] == "info"
     assert (conf["accesslog"], conf["errorlog"]) == ("-", "-")
     assert conf["limit_request_line"] == 4094
@@ -146,6 +147,39 @@ def test_workers_precedence(load):
 
 def test_threads_select_gthread(load):
     assert load(GUNICORN_THREADS="4")["worker_class"] == "gthread"
+
+
+def test_threads_are_published_for_the_database_pool(load, monkeypatch):
+    monkeypatch.setenv("WORKER_THREADS", "stale")  # restored when the test ends
+    load(GUNICORN_WORKERS="4")
+    assert os.environ["WORKER_THREADS"] == "16"
+
+
+@pytest.mark.parametrize(
+    ("workers", "threads", "worker_class"),
+    [
+        ("1", 64, "gthread"),
+        ("2", 32, "gthread"),
+        ("5", 13, "gthread"),
+        ("12", 6, "gthread"),
+        ("63", 2, "gthread"),
+        ("64", 1, "sync"),
+        ("256", 1, "sync"),
+    ],
+)
+def test_default_threads_hold_64_connections(load, workers, threads, worker_class):
+    conf = load(GUNICORN_WORKERS=workers)
+    assert (conf["threads"], conf["worker_class"]) == (threads, worker_class)
+
+
+def test_sync_class_alone_means_one_thread(load):
+    conf = load(GUNICORN_WORKERS="2", GUNICORN_WORKER_CLASS="sync")
+    assert (conf["threads"], conf["worker_class"]) == (1, "sync")
+
+
+def test_a_worker_takes_connections_for_its_threads_only_without_keepalive(load):
+    assert load(GUNICORN_THREADS="8")["worker_connections"] == 8
+    assert load(GUNICORN_THREADS="8", GUNICORN_KEEPALIVE="5")["worker_connections"] == 1000
 
 
 def test_jitter_is_ten_percent_and_zero_max_requests_disables_it(load):
@@ -275,10 +309,20 @@ def _when_ready_line(conf, **overrides) -> str:
 def test_when_ready_logs_effective_values(load):
     line = _when_ready_line(load(GUNICORN_WORKERS="3", GUNICORN_THREADS="2"))
     assert line == (
-        "Configuration: workers=3 (GUNICORN_WORKERS) threads=2 worker_class=gthread "
-        "max_requests=10000 max_requests_jitter=1000 backlog=2048 timeout=30s "
-        "graceful_timeout=30s keepalive=5s preload_app=True"
+        "Configuration: workers=3 (GUNICORN_WORKERS) threads=2 worker_connections=2 "
+        "worker_class=gthread max_requests=10000 max_requests_jitter=1000 backlog=2048 "
+        "timeout=30s graceful_timeout=30s keepalive=0s preload_app=True"
     )
+
+
+def test_pre_fork_freezes_the_masters_objects(conf):
+    import gc
+
+    try:
+        conf["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_when_ready_notices_a_command_line_override(load):

@@ -63,9 +63,9 @@ def test_database_defaults_to_an_sqlite_file_tuned_for_several_workers():
 {%- if cookiecutter.database == "postgresql" %}
 
 
-def test_postgresql_url_uses_a_pool_sized_to_gunicorn_threads():
+def test_postgresql_url_uses_a_pool_sized_to_the_worker_threads():
     found = settings_with(
-        DATABASE_URL="postgres://user:secret@db.internal:5432/app", GUNICORN_THREADS="4"
+        DATABASE_URL="postgres://user:secret@db.internal:5432/app", WORKER_THREADS="4"
     )
     assert found["engine"] == "django.db.backends.postgresql"
     assert found["options"]["pool"]["max_size"] == 4
