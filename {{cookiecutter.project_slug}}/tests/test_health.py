@@ -15,6 +15,7 @@ def test_healthz_answers_any_host_over_plain_http(client, host):
     response = client.get("/healthz", headers={"host": host})
     assert response.status_code == 200  # not 400 (host) and not 301 (HTTPS redirect)
     assert response.json() == {"status": "ok"}
+    assert response["Content-Length"] == str(len(response.content))
 
 
 @pytest.mark.django_db

@@ -17,9 +17,17 @@ logger = logging.getLogger(__name__)
 _migrations_applied = False
 
 
+def answer(body: dict, status: int = 200) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    # Set here, as the probes skip CommonMiddleware: without it gunicorn would chunk the body
+    # and runserver would close the connection after each probe.
+    response["Content-Length"] = len(response.content)
+    return response
+
+
 def liveness() -> JsonResponse:
     """The process can serve requests. Touches nothing else, so it stays fast."""
-    return JsonResponse({"status": "ok"})
+    return answer({"status": "ok"})
 
 
 def readiness() -> JsonResponse:
@@ -37,11 +45,11 @@ def readiness() -> JsonResponse:
     except DatabaseError:
         logger.exception("Readiness check: the database is unreachable")
         return unavailable("database unreachable")
-    return JsonResponse({"status": "ok"})
+    return answer({"status": "ok"})
 
 
 def unavailable(reason: str) -> JsonResponse:
-    return JsonResponse({"status": "unavailable", "reason": reason}, status=503)
+    return answer({"status": "unavailable", "reason": reason}, status=503)
 
 
 PROBES = {"/healthz": liveness, "/readyz": readiness}
