@@ -53,7 +53,10 @@ def _load(machine: dict) -> str:
     if during:
         text += f", median {median(during):.1f} and max {max(during):.1f} during it"
     text += f", {machine.get('load_average_after', ['?'])[0]} after it, on {cpus} CPUs"
-    text += f" (the run itself keeps about {cpus} busy)."
+    text += (
+        " (the load during the run is mostly its own: it counts runnable threads, and a"
+        " threaded server under 64 connections has dozens)."
+    )
     if busy(machine):
         return text + " **The machine was busy with other work: " + BUSY + "**"
     return text + " The machine was otherwise idle."
