@@ -1,7 +1,7 @@
 """What a run measures: the two modes, the servers, the URLs, the connection counts and the
 experiments' parameters. Plain data; nothing here starts anything."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 CONNECTIONS = (1, 16, 64)
 WRK_TIMEOUT = 10  # seconds: a slower answer counts as a timeout error
@@ -40,20 +40,16 @@ QUICK = Mode(
     cpu_ms=20,
     cpu_connections=8,
 )
-FULL = Mode(
+# Longer and repeated, for stable figures; the experiments' parameters stay the same.
+FULL = replace(
+    QUICK,
     name="full",
     duration=8,
     repeats=3,
     warmup=1,
     budget_minutes=40,
-    recycle_max_requests=(100, 1000),
     leak_duration=30,
     leak_max_requests=1000,
-    leak_kib=64,
-    leak_connections=4,
-    leak_pace_ms=20,
-    cpu_ms=20,
-    cpu_connections=8,
 )
 MODES = {mode.name: mode for mode in (QUICK, FULL)}
 

@@ -9,7 +9,6 @@ import http.cookiejar
 import json
 import re
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.parse
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, run
+from tests.conftest import IN_CI, free_port, run
 
 WAIT = ("--wait", "--wait-timeout", "300")  # generous: CI machines may be busy
 # Loopback needs no proxy, whatever the environment says.
@@ -47,12 +46,6 @@ def require_docker(what: str = "engine") -> None:
         pytest.fail(f"CI must run the container tests, but {problem}")
     if problem:
         pytest.skip(f"no Docker here: {problem}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def docker(*args: str) -> subprocess.CompletedProcess:

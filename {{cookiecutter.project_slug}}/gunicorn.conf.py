@@ -109,21 +109,24 @@ def affinity_cpus() -> int:
     return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
+def _usable(affinity: int, quota: float | None) -> int:
+    return max(1, affinity if quota is None else min(affinity, math.ceil(quota)))
+
+
 def usable_cpus(cgroup_root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgroup") -> int:
-    quota = cgroup_cpu_quota(cgroup_root, proc_cgroup)
-    cpus = affinity_cpus()
-    return max(1, cpus if quota is None else min(cpus, math.ceil(quota)))
+    return _usable(affinity_cpus(), cgroup_cpu_quota(cgroup_root, proc_cgroup))
 
 
 def default_workers(
     cgroup_root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgroup"
 ) -> tuple[int, str]:
     """(workers, how they were computed): 2 x usable CPUs + 1, at most MAX_AUTO_WORKERS."""
-    cpus, quota = usable_cpus(cgroup_root, proc_cgroup), cgroup_cpu_quota(cgroup_root, proc_cgroup)
+    affinity, quota = affinity_cpus(), cgroup_cpu_quota(cgroup_root, proc_cgroup)
+    cpus = _usable(affinity, quota)
     workers = min(2 * cpus + 1, MAX_AUTO_WORKERS)
     capped = "" if workers == 2 * cpus + 1 else f", capped at {MAX_AUTO_WORKERS}"
     quota_text = "none" if quota is None else f"{quota:g}"
-    how = f"2 x {cpus} usable CPUs + 1{capped} (affinity {affinity_cpus()}, cgroup quota "
+    how = f"2 x {cpus} usable CPUs + 1{capped} (affinity {affinity}, cgroup quota "
     return workers, f"{how}{quota_text})"
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import explain, interpreter_for, run, run_cookiecutter
-from tests.runtime.harness import Server, free_port, server_environment
+from tests.conftest import explain, free_port, interpreter_for, run, run_cookiecutter
+from tests.runtime.harness import Server, server_environment
 
 ANSWERS = {"database": "sqlite", "python_version": "3.13", "run_smoke_test": "no"}
 

@@ -366,9 +366,3 @@ def listen_backlog(port: int) -> int:
     # State Recv-Q Send-Q Local-Address:Port Peer-Address:Port
     (line,) = output.strip().splitlines()
     return int(line.split()[2])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
