@@ -1,8 +1,10 @@
 """What happens right after cookiecutter has written the project (called by post_gen_project.py).
 
-1. `.env` is written from `.env.example`, with a fresh secret key (and database password).
-2. The files of options that were not chosen are removed; the chosen lock file becomes uv.lock.
-3. The project's smoke test runs (scripts/smoke_test.py), unless it is turned off.
+1. The files of options that were not chosen are removed; the chosen lock file becomes uv.lock.
+2. README.md's table of environment variables and .env.example are rendered from the
+   project's declarations (scripts/render_variables.py, standard library only).
+3. `.env` is written from `.env.example`, with a fresh secret key (and database password).
+4. The project's smoke test runs (scripts/smoke_test.py), unless it is turned off.
 
 Plain Python (>= 3.10, the standard library only): it runs under whatever Python runs
 cookiecutter. A failure exits non-zero, and cookiecutter then deletes the half-made project.
@@ -20,6 +22,7 @@ from answers import as_bool
 
 SKIP_VARIABLE = "SKIP_SMOKE_TEST"
 SMOKE_COMMAND = "uv run python scripts/smoke_test.py"
+RENDER_SCRIPT = "scripts/render_variables.py"
 
 # Files that belong to one value of an option: removed when another value is chosen.
 OPTION_FILES = {
@@ -31,6 +34,14 @@ PROJECT_MODULES = {
     "postgresql": ["django", "gunicorn", "whitenoise", "environs", "pythonjsonlogger", "psycopg"],
     "sqlite": ["django", "gunicorn", "whitenoise", "environs", "pythonjsonlogger"],
 }
+
+
+def render_variables(project: Path) -> None:
+    """README.md's table and .env.example, from config/variables.py."""
+    command = [sys.executable, RENDER_SCRIPT]
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"ERROR: {RENDER_SCRIPT} failed:\n{result.stdout}{result.stderr}")
 
 
 def write_env_file(project: Path) -> None:
@@ -115,8 +126,9 @@ def skipped_by_environment() -> bool:
 
 def main(answers: dict, project: Path | None = None) -> None:
     project = project or Path.cwd()
-    write_env_file(project)
     remove_unchosen_files(project, answers)
+    render_variables(project)
+    write_env_file(project)
     if not as_bool(answers["run_smoke_test"]):
         print(f"Smoke test turned off (run_smoke_test). Run it later with: {SMOKE_COMMAND}")
     elif skipped_by_environment():

@@ -1,28 +1,20 @@
-"""DATABASES["default"] from DATABASE_URL: an SQLite file by default, PostgreSQL when set."""
-
-from pathlib import Path
-
-from environs import Env
+"""DATABASES["default"]: the database of DATABASE_URL, tuned for its engine."""
 
 POSTGRESQL = "django.db.backends.postgresql"
 SQLITE = "django.db.backends.sqlite3"
 
 
-def database_settings(env: Env, base_dir: Path) -> dict:
-    config = env.dj_db_url("DATABASE_URL", default=f"sqlite:///{base_dir / 'db.sqlite3'}")
+def database_settings(env) -> dict:
+    config = dict(env["DATABASE_URL"])  # parsed by dj-database-url (config/variables.py)
     options = config.setdefault("OPTIONS", {})
     if config["ENGINE"] == POSTGRESQL:
-        # Django's native psycopg pool: each worker process keeps its own pool, so a request
-        # never waits for a TCP + TLS + auth handshake. One connection per gunicorn thread
-        # (WORKER_THREADS, set by gunicorn.conf.py) is all a worker can use at once, hence the
-        # default size; the pool opens them only as concurrency needs them. The pool owns
-        # connection lifetime, so Django must not keep its own (CONN_MAX_AGE=0 is required).
-        threads = env.int("WORKER_THREADS", default=1)
-        max_size = env.int("DATABASE_POOL_MAX_SIZE", default=threads)
+        # Django's native psycopg pool: each worker process keeps its own, so a request never
+        # waits for a TCP + TLS + auth handshake. The pool owns the connections' lifetime, so
+        # Django must not keep its own (CONN_MAX_AGE=0 is required).
         options["pool"] = {
-            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
-            "max_size": max_size,
-            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            "min_size": env["DATABASE_POOL_MIN_SIZE"],
+            "max_size": env["DATABASE_POOL_MAX_SIZE"],
+            "timeout": env["DATABASE_POOL_TIMEOUT"],
         }
         config["CONN_MAX_AGE"] = 0
     elif config["ENGINE"] == SQLITE:

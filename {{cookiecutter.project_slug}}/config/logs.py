@@ -3,8 +3,8 @@
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
-def logging_settings(level: int, json: bool) -> dict:
-    if json:
+def logging_settings(env) -> dict:
+    if env["DJANGO_LOG_FORMAT"] == "json":
         formatter = {"()": "pythonjsonlogger.json.JsonFormatter", "format": TEXT_FORMAT}
     else:
         formatter = {"format": TEXT_FORMAT}
@@ -19,5 +19,5 @@ def logging_settings(level: int, json: bool) -> dict:
                 "formatter": "default",
             }
         },
-        "root": {"handlers": ["stdout"], "level": level},
+        "root": {"handlers": ["stdout"], "level": env["DJANGO_LOG_LEVEL"]},
     }

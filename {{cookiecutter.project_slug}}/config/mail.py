@@ -1,18 +1,10 @@
 """MAILERS from EMAIL_URL (e.g. submission://user:password@smtp.example.com:587)."""
 
-from django.core.exceptions import ImproperlyConfigured
-from environs import Env
-
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
-def mailer_settings(env: Env) -> dict:
-    url = env.dj_email_url("EMAIL_URL", default="smtp://localhost:25")
-    if "EMAIL_BACKEND" not in url:
-        raise ImproperlyConfigured(
-            f"EMAIL_URL has an unknown scheme {env.str('EMAIL_URL').split(':', 1)[0]!r}: use "
-            "smtp://, smtps:// (TLS on connect), submission:// (STARTTLS) or console://"
-        )
+def mailer_settings(env) -> dict:
+    url = env["EMAIL_URL"]  # parsed by dj-email-url (config/variables.py)
     mailer = {"BACKEND": url["EMAIL_BACKEND"]}
     if url["EMAIL_BACKEND"] == SMTP_BACKEND:
         mailer["OPTIONS"] = {

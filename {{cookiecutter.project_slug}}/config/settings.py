@@ -1,49 +1,33 @@
-"""Settings for {{ cookiecutter.project_name }}, all read from the environment (12-factor).
+"""Settings for {{ cookiecutter.project_name }}.
 
-Every variable, its default and its meaning is listed in README.md ("Configuration").
-Defaults are the production ones: a deployment needs only DJANGO_SECRET_KEY and
-DJANGO_ALLOWED_HOSTS. A `.env` file next to manage.py is read for local runs; real
-environment variables always win over it.
+What differs between deployments comes from environment variables, each declared once in
+config/variables.py (README.md lists them with their defaults). The defaults are the
+production ones: a deployment needs only DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS. A bad
+value stops start-up with one line per bad variable. What does not differ is set here.
 """
-
-import os
-from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
-from environs import Env, validate
 
+from config import variables
 from config.database import database_settings
+from config.environment import InvalidEnvironment
 from config.logs import logging_settings
 from config.mail import mailer_settings
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+try:
+    env = variables.read()
+except InvalidEnvironment as invalid:
+    raise ImproperlyConfigured(f"bad environment variables:\n{invalid}") from None
 
-env = Env()
-# ENV_FILE names another file to read, or "" for none (the tests use that to stay hermetic).
-if env_file := os.environ.get("ENV_FILE", BASE_DIR / ".env"):
-    env.read_env(env_file, recurse=False)
+BASE_DIR = variables.BASE_DIR
 
 # --- Core -------------------------------------------------------------------------------------
 
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
-
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        # Never fall back to a known key in production: signed data would be forgeable.
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. It is required when DJANGO_DEBUG is off. "
-            'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
-        )
-    SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105  (DEBUG only)
-
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS",
-    default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [],
-    subcast=str.strip,
-)
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[], subcast=str.strip)
+DEBUG = env["DJANGO_DEBUG"]
+SECRET_KEY = env["DJANGO_SECRET_KEY"]  # required, unless DEBUG is on
+ALLOWED_HOSTS = env["DJANGO_ALLOWED_HOSTS"]
+CSRF_TRUSTED_ORIGINS = env["DJANGO_CSRF_TRUSTED_ORIGINS"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -74,7 +58,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
-ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/")
+ADMIN_URL = env["DJANGO_ADMIN_URL"]
 
 TEMPLATES = [
     {
@@ -94,20 +78,20 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------------
 
-DATABASES = {"default": database_settings(env, BASE_DIR)}
+DATABASES = {"default": database_settings(env)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Security ---------------------------------------------------------------------------------
 
 # (The probes answer before SecurityMiddleware, so they are never redirected.)
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SECURE_SSL_REDIRECT = env["DJANGO_SECURE_SSL_REDIRECT"]
+SECURE_HSTS_SECONDS = env["DJANGO_SECURE_HSTS_SECONDS"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env["DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS"]
+SECURE_HSTS_PRELOAD = env["DJANGO_SECURE_HSTS_PRELOAD"]
 # The TLS-terminating proxy in front sets X-Forwarded-Proto; it must overwrite a client's copy.
-if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=True):
+if env["DJANGO_SECURE_PROXY_SSL_HEADER"]:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env["DJANGO_SECURE_COOKIES"]
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -136,19 +120,21 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Static files (WhiteNoise) ----------------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATIC_ROOT = env["DJANGO_STATIC_ROOT"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Content-hashed names (cacheable forever) plus gzip and brotli copies made at build time.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# How long browsers and CDNs may keep a content-hashed file, sent with `immutable`: a changed
+# file gets a new name. A year, the usual longest lifetime (WhiteNoise's own is ten years).
+STATIC_HASHED_MAX_AGE = 365 * 24 * 60 * 60
 
 # --- Mail -------------------------------------------------------------------------------------
 
-DOMAIN_NAME = "{{ cookiecutter.domain_name }}"
 MAILERS = mailer_settings(env)
-DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default=f"webmaster@{DOMAIN_NAME}")
-SERVER_EMAIL = env.str("DJANGO_SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+DEFAULT_FROM_EMAIL = env["DJANGO_DEFAULT_FROM_EMAIL"]
+SERVER_EMAIL = env["DJANGO_SERVER_EMAIL"]
 
 # --- Internationalisation ---------------------------------------------------------------------
 
@@ -159,9 +145,4 @@ USE_TZ = True
 
 # --- Logging ----------------------------------------------------------------------------------
 
-LOG_FORMAT = env.str(
-    "DJANGO_LOG_FORMAT", default="text", validate=validate.OneOf(["text", "json"])
-)
-LOGGING = logging_settings(
-    level=env.log_level("DJANGO_LOG_LEVEL", default="INFO"), json=LOG_FORMAT == "json"
-)
+LOGGING = logging_settings(env)

@@ -78,7 +78,7 @@ class Host:
     def __init__(self, timeout: float):
         for name in (*COMPOSE_FILES, ".env"):
             if not (PROJECT_DIR / name).is_file():
-                raise DeployError(f"{PROJECT_DIR / name} is missing (README.md, Deploying)")
+                raise DeployError(f"{PROJECT_DIR / name} is missing (docs/deploying.md)")
         docker = shutil.which("docker")
         if docker is None:
             raise DeployError("the docker CLI is not on the PATH")

@@ -1,9 +1,9 @@
-"""WhiteNoise, serving content-hashed static files with a one-year immutable cache."""
+"""WhiteNoise, serving content-hashed static files for settings.STATIC_HASHED_MAX_AGE."""
 
+from django.conf import settings
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):
-    # WhiteNoise's default is ten years; one year is the longest lifetime HTTP caches are
-    # required to honour (RFC 9111 treats anything longer as one year anyway).
-    FOREVER = 365 * 24 * 60 * 60
+    # WhiteNoise's lifetime of the files it marks immutable (the content-hashed ones).
+    FOREVER = settings.STATIC_HASHED_MAX_AGE
