@@ -6,7 +6,7 @@
 """
 
 from bench.plan import GUNICORN_DEFAULTS, GUNICORN_GTHREAD, GUNICORN_TWO_SYNC, HOME, RUNSERVER
-from bench.runner import Runner, say
+from bench.runner import Runner, restarts, say
 
 RECYCLING_SERVERS = (GUNICORN_DEFAULTS, GUNICORN_GTHREAD)
 RECYCLING_CONNECTIONS = 64
@@ -22,21 +22,21 @@ def recycling(runner: Runner) -> dict:
         for spec in RECYCLING_SERVERS:
             for max_requests in settings:
                 env = {"GUNICORN_MAX_REQUESTS": str(max_requests)}
-                with runner.server(spec, **env) as server:
+                with runner.server(spec, **env) as (server, configuration):
                     runner.warm_up(server, [HOME.path])
-                    booted_before = server.restarts()["workers_booted"]
+                    booted_before = restarts(server)["workers_booted"]
                     result, _ = runner.measure(
                         server, HOME.path, RECYCLING_CONNECTIONS, mode.duration
                     )
-                    restarts = server.restarts()
-                    result["workers_recycled"] = restarts["workers_booted"] - booted_before
+                    booted = restarts(server)["workers_booted"]
+                    result["workers_recycled"] = booted - booted_before
                     row = rows.setdefault(
                         (spec.key, max_requests),
                         {
                             "server": spec.key,
                             "label": spec.label,
                             "max_requests": max_requests,
-                            "configuration": server.configuration(),
+                            "configuration": configuration,
                             "runs": [],
                         },
                     )
@@ -59,12 +59,12 @@ def leak(runner: Runner) -> dict:
     """Two sync workers under a paced load of a view that keeps leak_kib per request, once
     with max_requests off and once with it on; every worker's RSS sampled over time."""
     mode = runner.mode
-    path = f"/bench/leak?kib={mode.leak_kib}"
+    path = f"/test/leak?kib={mode.leak_kib}"
     runs = []
     for max_requests in (0, mode.leak_max_requests):
         env = {"GUNICORN_MAX_REQUESTS": str(max_requests)}
-        with runner.server(GUNICORN_TWO_SYNC, **env) as server:
-            booted_before = server.restarts()["workers_booted"]
+        with runner.server(GUNICORN_TWO_SYNC, **env) as (server, configuration):
+            booted_before = restarts(server)["workers_booted"]
             result, sampler = runner.measure(
                 server,
                 path,
@@ -76,9 +76,9 @@ def leak(runner: Runner) -> dict:
             peak = max((mib for points in series.values() for _, mib in points), default=0.0)
             run = {
                 "max_requests": max_requests,
-                "configuration": server.configuration(),
+                "configuration": configuration,
                 "result": result,
-                "workers_booted": server.restarts()["workers_booted"] - booted_before,
+                "workers_booted": restarts(server)["workers_booted"] - booted_before,
                 "worker_peak_rss_mib": peak,
                 "series": {str(pid): points for pid, points in series.items()},
             }
@@ -103,11 +103,11 @@ def cpu_bound(runner: Runner) -> dict:
     same 2 CPUs."""
     mode = runner.mode
     cpus = runner.pinning.cpu_experiment_server
-    path = f"/bench/cpu?ms={mode.cpu_ms}"
+    path = f"/test/cpu?ms={mode.cpu_ms}"
     rows = {}
     for repeat in range(mode.repeats):
         for spec in (RUNSERVER, GUNICORN_TWO_SYNC):
-            with runner.server(spec, cpus=cpus or []) as server:
+            with runner.server(spec, cpus=cpus or []) as (server, _):
                 runner.warm_up(server, [path])
                 result, _ = runner.measure(server, path, mode.cpu_connections, mode.duration)
                 row = rows.setdefault(

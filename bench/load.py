@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.servers import HOST, PROXY_HEADERS
+from support.client import HOST, PROXY_HEADERS
 
 MARKER = "BENCH_JSON "
 INSTALL_HINT = (

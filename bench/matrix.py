@@ -5,8 +5,9 @@ touches one repeat of every server rather than every repeat of one."""
 from dataclasses import dataclass, field
 
 from bench.plan import CONNECTIONS, SERVERS, STATIC, URLS, ServerSpec
-from bench.runner import Runner, idle_rss_mib, say
-from bench.servers import MIB, Server
+from bench.runner import Runner, idle_rss_mib, restarts, say
+from bench.sampling import MIB
+from support.server import Server
 
 
 @dataclass
@@ -22,8 +23,9 @@ def run(runner: Runner) -> dict:
     total = len(SERVERS) * len(URLS) * len(CONNECTIONS) * runner.mode.repeats
     for repeat in range(runner.mode.repeats):
         for spec in SERVERS:
-            with runner.server(spec) as server:
-                _measure_server(runner, spec, server, collected, f"/{total} repeat {repeat + 1}")
+            with runner.server(spec) as (server, configuration):
+                progress = f"/{total} repeat {repeat + 1}"
+                _measure_server(runner, spec, server, configuration, collected, progress)
     for url in URLS:
         collected.urls[url.key].update(key=url.key, label=url.label)
     return {
@@ -34,7 +36,12 @@ def run(runner: Runner) -> dict:
 
 
 def _measure_server(
-    runner: Runner, spec: ServerSpec, server: Server, collected: Collected, progress: str
+    runner: Runner,
+    spec: ServerSpec,
+    server: Server,
+    configuration: dict | None,
+    collected: Collected,
+    progress: str,
 ) -> None:
     """Checks, warms up, then measures every URL at every connection count on one server."""
     urls = collected.urls
@@ -43,7 +50,9 @@ def _measure_server(
     paths = {url.key: url.path or urls[url.key]["path"] for url in URLS}
     checks = runner.verify(server, list(paths.values()))
     runner.warm_up(server, list(paths.values()))
-    info = collected.servers.setdefault(spec.key, _server_info(spec, server, runner))
+    if spec.key not in collected.servers:
+        collected.servers[spec.key] = _server_info(spec, server, runner, configuration)
+    info = collected.servers[spec.key]
     info["idle_rss_mib"].append(idle_rss_mib(server))
     for url in URLS:
         check = checks[paths[url.key]]
@@ -70,19 +79,18 @@ def _measure_server(
                 f"c={connections:<3} {_line(result)}"
             )
     info["pss_after_mib"].append(round(server.pss_total() / MIB, 1))
-    info["restarts"].append(server.restarts())
+    info["restarts"].append(restarts(server))
 
 
-def _server_info(spec: ServerSpec, server: Server, runner: Runner) -> dict:
-    command = " ".join(server.command).replace("{port}", str(server.port))
+def _server_info(spec: ServerSpec, server: Server, runner: Runner, configuration) -> dict:
     return {
         "key": spec.key,
         "label": spec.label,
         "kind": spec.kind,
         "env": spec.env,
-        "command": command.replace(f"{runner.project}/", ""),
-        "configuration": server.configuration() or "runserver: one process, a thread a request",
-        "processes": 1 + len(server.workers()),
+        "command": " ".join(server.command).replace(f"{runner.project}/", ""),
+        "configuration": configuration,
+        "processes": 1 + len(server.worker_pids()),
         "idle_rss_mib": [],
         "pss_after_mib": [],
         "restarts": [],

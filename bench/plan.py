@@ -6,6 +6,22 @@ from dataclasses import dataclass, field, replace
 CONNECTIONS = (1, 16, 64)
 WRK_TIMEOUT = 10  # seconds: a slower answer counts as a timeout error
 BASELINE = "runserver"  # the server every ratio is taken against
+# The settings of a gunicorn server that a run records, as `gunicorn --print-config` resolves
+# them for it.
+CONFIGURATION = (
+    "workers",
+    "threads",
+    "worker_class",
+    "worker_connections",
+    "max_requests",
+    "max_requests_jitter",
+    "backlog",
+    "timeout",
+    "graceful_timeout",
+    "keepalive",
+    "preload_app",
+    "accesslog",
+)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,15 @@ def _summary(results, server, url, connections):
     return None
 
 
+def _spread(figure: str) -> dict:
+    """The median of `figure` over the repeats, with whiskers from its min to its max."""
+    return {
+        "value": lambda s: s[f"{figure}_median"],
+        "low": lambda s: s[f"{figure}_min"],
+        "high": lambda s: s[f"{figure}_max"],
+    }
+
+
 def _grouped_bars(ax, results, url, value, low=None, high=None, log=False):
     """One group of bars per connection count, one bar per server; whiskers from low to high."""
     servers = results["matrix"]["servers"]
@@ -82,14 +91,7 @@ def throughput(results, out, written):
     urls = results["matrix"]["urls"]
     fig, axes = plt.subplots(1, len(urls), figsize=(5 * len(urls), 4.4), squeeze=False)
     for ax, url in zip(axes[0], urls, strict=True):
-        _grouped_bars(
-            ax,
-            results,
-            url,
-            lambda s: s["rps_median"],
-            low=lambda s: s["rps_min"],
-            high=lambda s: s["rps_max"],
-        )
+        _grouped_bars(ax, results, url, **_spread("rps"))
         ax.set_title(_title(url), fontsize=10)
         ax.set_ylabel("requests/s (median; whiskers min-max)")
     _legend_below(fig, axes[0][0])
@@ -104,15 +106,7 @@ def latency(results, out, written):
         _grouped_bars(axes[0][column], results, url, lambda s: s["p50_ms_median"], log=True)
         axes[0][column].set_title(f"p50, {_title(url)}", fontsize=10)
         axes[0][column].set_ylabel("ms (median of repeats, log scale)")
-        _grouped_bars(
-            axes[1][column],
-            results,
-            url,
-            lambda s: s["p99_ms_median"],
-            low=lambda s: s["p99_ms_min"],
-            high=lambda s: s["p99_ms_max"],
-            log=True,
-        )
+        _grouped_bars(axes[1][column], results, url, **_spread("p99_ms"), log=True)
         axes[1][column].set_title(f"p99, {_title(url)}", fontsize=10)
         axes[1][column].set_ylabel("ms (median; whiskers min-max, log)")
     _legend_below(fig, axes[0][0])

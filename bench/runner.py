@@ -1,20 +1,24 @@
-"""What every measurement shares: starting a server of the project from a spec, checking that it
-answers each URL with 200, warming it up, and measuring one point (wrk while the server's
-memory is sampled). It also holds the run's time budget."""
+"""What every measurement shares: starting a server of the project from a spec, with the
+settings it will run with as gunicorn resolves them; checking that it answers each URL with
+200, warming it up, and measuring one point (wrk while the server's memory is sampled). It also
+holds the run's time budget."""
 
 import contextlib
 import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import load
 from bench.machine import Pinning, taskset
-from bench.plan import WRK_TIMEOUT, Mode, ServerSpec
-from bench.project import python_of
-from bench.servers import MIB, RssSampler, Server, get, served_by
+from bench.plan import CONFIGURATION, WRK_TIMEOUT, Mode, ServerSpec
+from bench.project import SetupFailed, python_of
+from bench.sampling import MIB, RssSampler
+from support.client import IMMUTABLE, get
+from support.server import Server
 
 
 class BudgetExceeded(Exception):
@@ -30,6 +34,7 @@ class Runner:
     mode: Mode
     wrk_path: str
     deadline: float  # time.monotonic() past which the run stops
+    _configurations: dict[tuple, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.logs = self.workdir / "logs"
@@ -48,24 +53,40 @@ class Runner:
         gunicorn = str(Path(python).with_name("gunicorn"))
         return [*taskset(cpus), gunicorn, "--config", "gunicorn.conf.py"]
 
+    def configuration(self, spec: ServerSpec, cpus: list[int] | None, env: dict) -> dict | None:
+        """gunicorn's own resolved settings for this server (`--print-config`, run on the same
+        CPUs with the same environment), as data; None for runserver."""
+        if spec.kind == "runserver":
+            return None
+        key = (spec.key, tuple(cpus or ()), tuple(sorted(env.items())))
+        if key not in self._configurations:
+            command = [*self.command(spec, cpus), "--print-config"]
+            result = subprocess.run(
+                command, cwd=self.project, env=env, capture_output=True, text=True, timeout=120
+            )
+            if result.returncode != 0:
+                raise SetupFailed(f"{' '.join(command)} failed:\n{result.stderr}")
+            pairs = [line.split(" = ", 1) for line in result.stdout.splitlines() if " = " in line]
+            resolved = {name.strip(): value.strip() for name, value in pairs}
+            self._configurations[key] = {name: _value(resolved[name]) for name in CONFIGURATION}
+        return self._configurations[key]
+
     @contextlib.contextmanager
     def server(
         self, spec: ServerSpec, cpus: list[int] | None = None, **env: str
-    ) -> Iterator[Server]:
-        """A ready server (pinned to `cpus`, by default the servers' CPUs), always stopped."""
+    ) -> Iterator[tuple[Server, dict | None]]:
+        """A ready server (pinned to `cpus`, by default the servers' CPUs) and its resolved
+        configuration; always stopped."""
         self.check_time()
         cpus = self.pinning.server if cpus is None else cpus
+        env = {**self.env, **spec.env, **env}
+        configuration = self.configuration(spec, cpus, env)
         self.started += 1
         log = self.logs / f"{self.started:03d}-{spec.key}.log"
-        server = Server(
-            spec.label,
-            self.command(spec, cpus),
-            self.project,
-            {**self.env, **spec.env, **env},
-            log,
-        )
+        server = Server(self.command(spec, cpus), self.project, env, log, label=spec.label)
         try:
-            yield server.wait_ready()
+            server.wait_ready(configuration["workers"] if configuration else None)
+            yield server, configuration
         finally:
             server.stop()
             _trim(log)
@@ -81,10 +102,10 @@ class Runner:
 
     def static_path(self, server: Server) -> str:
         """The hashed stylesheet the home page links to."""
-        status, _, body = get(server.port, "/")
-        link = re.search(rb'href="(/static/[^"]+\.css)"', body)
-        if status != 200 or not link:
-            raise load.LoadFailed(f"GET / answered {status} without a stylesheet link")
+        response = get(server.port, "/")
+        link = re.search(rb'href="(/static/[^"]+\.css)"', response.body)
+        if response.status != 200 or not link:
+            raise load.LoadFailed(f"GET / answered {response.status} without a stylesheet link")
         return link[1].decode()
 
     def verify(self, server: Server, paths: list[str]) -> dict[str, dict]:
@@ -92,10 +113,11 @@ class Runner:
         and who served it."""
         checks = {}
         for path in paths:
-            status, headers, body = get(server.port, path)
+            response = get(server.port, path)
+            status, headers = response.status, response.headers
             checks[path] = {
                 "status": status,
-                "bytes": len(body),
+                "bytes": len(response.body),
                 "cache_control": headers.get("Cache-Control", ""),
                 "served_by": served_by(status, headers) if "/static/" in path else "Django",
                 "framing": framing(headers),
@@ -159,8 +181,34 @@ def framing(headers: dict[str, str]) -> str:
     return "close"
 
 
+def served_by(status: int, headers: dict[str, str]) -> str:
+    """Who answered a static file, from its headers: WhiteNoise marks hashed files immutable;
+    django.contrib.staticfiles' view (runserver's own static handling) does not."""
+    if status != 200:
+        return f"nobody: status {status}"
+    if headers.get("Cache-Control") == IMMUTABLE:
+        return "WhiteNoise middleware (Cache-Control: immutable)"
+    return f"not WhiteNoise (Cache-Control: {headers.get('Cache-Control')!r})"
+
+
+def restarts(server: Server) -> dict[str, int]:
+    """Workers booted (the first ones included), and recycling announcements, from the log."""
+    text = server.log()
+    return {
+        "workers_booted": text.count("Booting worker with pid"),
+        "recycled": text.count("Autorestarting worker after current request"),
+    }
+
+
 def idle_rss_mib(server: Server) -> float:
-    return round(sum(server.rss_by_pid().values()) / MIB, 1)
+    return round(sum(server.rss(master=True).values()) / MIB, 1)
+
+
+def _value(text: str) -> int | bool | str | None:
+    """A value of `--print-config` (its str()) back as data."""
+    if text.isdigit():
+        return int(text)
+    return {"True": True, "False": False, "None": None}.get(text, text)
 
 
 def say(text: str) -> None:

@@ -143,3 +143,22 @@ def headline(results: dict) -> dict:
         str(run["max_requests"]): run["worker_peak_rss_mib"] for run in leak
     }
     return figures
+
+
+def keeps_alive(server: dict) -> bool:
+    """From gunicorn's resolved settings: sync workers, and gthread ones with keepalive 0,
+    close the connection after every response; runserver keeps it."""
+    config = server["configuration"]
+    if config is None:  # runserver
+        return True
+    return config["worker_class"] != "sync" and config["keepalive"] > 0
+
+
+def close_delimited(results: dict) -> list[tuple[str, str]]:
+    """(server, url) of the points whose responses ended by closing the connection."""
+    points = results["matrix"]["points"]
+    return sorted({(p["server"], p["url"]) for p in points if p["summary"]["closes"]})
+
+
+def server(results: dict, key: str) -> dict:
+    return next(s for s in results["matrix"]["servers"] if s["key"] == key)

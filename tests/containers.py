@@ -10,14 +10,16 @@ import json
 import re
 import shutil
 import subprocess
-import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, free_port, run
+from support.client import free_port
+from support.environment import VIEWS
+from support.generate import run
+from tests.conftest import IN_CI
 
 WAIT = ("--wait", "--wait-timeout", "300")  # generous: CI machines may be busy
 # Loopback needs no proxy, whatever the environment says.
@@ -90,17 +92,6 @@ class Stack:
         docker("image", "rm", self.image)
 
 
-def get(url: str, headers: dict[str, str] | None = None, timeout: float = 30):
-    """(status, headers, body) of a GET, whatever the status."""
-    opener = urllib.request.build_opener(NO_PROXY)
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
-
 def admin_login(base_url: str, username: str, password: str) -> tuple[str, str]:
     """Log in through the admin's form, as a browser does: (final URL, page)."""
     opener = urllib.request.build_opener(
@@ -117,41 +108,19 @@ def admin_login(base_url: str, username: str, password: str) -> tuple[str, str]:
         return response.url, response.read().decode()
 
 
-SLOW_SETTINGS = "from config.settings import *  # noqa: F403\n\nROOT_URLCONF = 'slow_urls'\n"
-SLOW_URLS = """\
-import time
-
-from django.http import HttpResponse
-from django.urls import path
-
-from config.urls import urlpatterns
-
-
-def slow(request):
-    time.sleep(2)
-    return HttpResponse("finished")
-
-
-urlpatterns = [path("slow/", slow), *urlpatterns]
-"""
-
-
-def slow_view_override(folder: Path) -> Path:
-    """A compose override that adds a test-only /slow/ view (2 s) to `web`.
-
-    The shipped files stay untouched: the view lives in a folder mounted read-only into the
-    container, and DJANGO_SETTINGS_MODULE points at settings that import the real ones.
-    """
-    code = folder / "slow"
-    code.mkdir()
-    (code / "slow_settings.py").write_text(SLOW_SETTINGS)
-    (code / "slow_urls.py").write_text(SLOW_URLS)
+def views_override(folder: Path) -> Path:
+    """A compose override that gives `web` the test-only views of support/pythonpath (such
+    as /test/sleep?ms=2000). The shipped files stay untouched: the views are a folder mounted
+    read-only into the container, and DJANGO_SETTINGS_MODULE names settings that import the
+    project's own."""
+    code = folder / "views"
+    shutil.copytree(VIEWS, code, ignore=shutil.ignore_patterns("__pycache__"))
     for path in [code, *code.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)  # readable by the image's user
     web = {
-        "volumes": [f"{code}:/slow:ro"],
-        "environment": {"PYTHONPATH": "/slow", "DJANGO_SETTINGS_MODULE": "slow_settings"},
+        "volumes": [f"{code}:/views:ro"],
+        "environment": {"PYTHONPATH": "/views", "DJANGO_SETTINGS_MODULE": "support_settings"},
     }
-    override = folder / "compose.slow.yaml"
+    override = folder / "compose.views.yaml"
     override.write_text(json.dumps({"services": {"web": web}}))  # JSON is YAML
     return override

@@ -6,14 +6,10 @@ tagged locally, and deploy.py pulls only what the engine lacks (its default), so
 are used as they are.
 """
 
-import collections
-import threading
-import time
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.conftest import explain, run
+from support.generate import explain, run
+from support.load import Load, LoadResult
 
 VERSION_URL = "/static/version.txt"  # WhiteNoise serves every file under staticfiles/
 
@@ -61,66 +57,18 @@ def build_variant(base: str, tag: str, folder: Path, files: dict[str, str], env:
     assert built.returncode == 0, explain(built)
 
 
-@dataclass
-class Load:
-    """GET `url` every 20 ms from a thread while the `with` block runs, at most `limit` s."""
+def watching(port: int) -> Load:
+    """A GET of VERSION_URL every 20 ms while a `with` block deploys, and half a second after
+    it; at most 10 minutes."""
+    return Load(port, VERSION_URL, period=0.02, deadline=600, timeout=5, linger=0.5)
 
-    url: str
-    period: float = 0.02
-    limit: float = 600
-    samples: list[tuple[float, bool, str]] = field(default_factory=list)
 
-    def __enter__(self) -> "Load":
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        time.sleep(0.5)  # a few requests after the deploy has returned
-        self.stop.set()
-        self.thread.join()
-
-    def loop(self) -> None:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        deadline = time.monotonic() + self.limit
-        while not self.stop.is_set() and time.monotonic() < deadline:
-            started = time.monotonic()
-            try:
-                with opener.open(self.url, timeout=5) as response:
-                    self.samples.append((started, True, response.read().decode().strip()))
-            except OSError as error:  # refused, reset, timed out, or an HTTP error
-                reason = getattr(error, "reason", error)  # what URLError wraps
-                self.samples.append((started, False, type(reason).__name__))
-            self.stop.wait(max(0.0, self.period - (time.monotonic() - started)))
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for _, ok, _ in self.samples if not ok)
-
-    @property
-    def longest_gap(self) -> float:
-        """The longest time between two successful responses: what a user waited at worst."""
-        times = [at for at, ok, _ in self.samples if ok]
-        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
-
-    @property
-    def served(self) -> dict[str, int]:
-        return dict(collections.Counter(body for _, ok, body in self.samples if ok))
-
-    @property
-    def failures(self) -> dict[str, int]:
-        return dict(collections.Counter(kind for _, ok, kind in self.samples if not ok))
-
-    @property
-    def last_version(self) -> str:
-        return next((body for _, ok, body in reversed(self.samples) if ok), "")
-
-    def report(self) -> str:
-        return (
-            f"{self.failed} of {len(self.samples)} requests failed {self.failures or ''}, "
-            f"longest gap {self.longest_gap:.2f} s, served {self.served}"
-        )
+def report(result: LoadResult) -> str:
+    return (
+        f"{len(result.failures)} of {len(result.outcomes)} requests failed "
+        f"{result.errors() or ''}, longest gap {result.longest_gap():.2f} s, "
+        f"served {result.bodies()}"
+    )
 
 
 def environment(name: str, port: int) -> dict[str, str]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.generate import TEMPLATE_DIR, cookiecutter, explain, interpreter_for, run
 from tests.combinations import COMBINATIONS, label
-from tests.conftest import TEMPLATE_DIR, explain, interpreter_for, run, run_cookiecutter
 
 CONTEXT = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 UNRENDERED = re.compile(r"\{\{|\{%|\{#|cookiecutter")
@@ -51,7 +51,7 @@ def project(request, tmp_path_factory) -> Project:
     answers = request.param
     python = interpreter_for(answers.get("python_version", CONTEXT["python_version"][0]))
     output = tmp_path_factory.mktemp(label(answers))
-    generation = run_cookiecutter(output, answers, UV_PYTHON=python)
+    generation = cookiecutter(output, answers, UV_PYTHON=python)
     assert generation.returncode == 0, explain(generation)
     (path,) = output.iterdir()
     project = Project(path, answers, python, generation)

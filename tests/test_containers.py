@@ -14,18 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import TOOLS_BIN, explain, run, run_cookiecutter
+from support.client import IMMUTABLE, get
+from support.generate import TOOLS_BIN, cookiecutter, explain, run
 from tests.containers import (
     WAIT,
     Stack,
     admin_login,
     docker,
-    get,
     require_docker,
-    slow_view_override,
+    views_override,
 )
 
-IMMUTABLE = "max-age=31536000, public, immutable"
 USER_ID = "10001"
 BASE_IMAGE = "python:3.13-slim"  # the only Python the CI machine has an image of
 MAX_ADDED_MB = 80  # what the image adds to its base: today about 49 MB
@@ -40,7 +39,7 @@ def database(request) -> str:
 def project(database, tmp_path_factory):
     output = tmp_path_factory.mktemp(f"containers-{database}")
     answers = {"python_version": "3.13", "database": database, "run_smoke_test": "no"}
-    result = run_cookiecutter(output, answers)
+    result = cookiecutter(output, answers)
     assert result.returncode == 0, explain(result)
     (path,) = output.iterdir()
     return path
@@ -93,25 +92,25 @@ def test_up_wait_leaves_every_service_ready(stack):
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/readyz"])
 def test_page_and_probes_answer_200(stack, path):
-    status, _, body = get(stack.url(path))
-    assert status == 200, body
+    response = get(stack.port, path, headers={})
+    assert response.status == 200, response.body
 
 
 @pytest.mark.parametrize("encoding", ["br", "gzip"])
 def test_hashed_static_file_is_immutable_and_compressed(stack, encoding):
-    page = get(stack.url("/"))[2].decode()
+    page = get(stack.port, "/", headers={}).body.decode()
     stylesheet = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', page)  # hashed name
     assert stylesheet, page
-    status, headers, _ = get(stack.url(stylesheet[1]), {"Accept-Encoding": encoding})
-    assert status == 200
-    assert headers["Cache-Control"] == IMMUTABLE
-    assert headers["Content-Encoding"] == encoding
+    response = get(stack.port, stylesheet[1], headers={"Accept-Encoding": encoding})
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == IMMUTABLE
+    assert response.headers["Content-Encoding"] == encoding
 
 
 def test_admin_login_page_renders(stack):
-    status, _, body = get(stack.url("/admin/login/"))
-    assert status == 200
-    assert b'name="username"' in body and b'name="password"' in body
+    response = get(stack.port, "/admin/login/", headers={})
+    assert response.status == 200
+    assert b'name="username"' in response.body and b'name="password"' in response.body
 
 
 # --- The image and the container ------------------------------------------------------------
@@ -222,17 +221,17 @@ def test_bad_gunicorn_workers_stops_the_container_with_a_clear_message(stack):
 
 
 def test_stop_lets_a_running_request_finish(stack, tmp_path):
-    override = slow_view_override(tmp_path)
+    override = views_override(tmp_path)
     up = stack.compose("up", "--detach", *WAIT, "web", files=(override,))
     assert up.returncode == 0, explain(up)
     with ThreadPoolExecutor(max_workers=1) as pool:
         started = time.monotonic()
-        request = pool.submit(get, stack.url("/slow/"), timeout=60)
+        request = pool.submit(get, stack.port, "/test/sleep?ms=2000", headers={}, timeout=60)
         time.sleep(1)  # the request is now inside the view's 2 s
         stop = stack.compose("stop", "web", files=(override,))
-        status, _, body = request.result()
+        response = request.result()
     assert stop.returncode == 0, explain(stop)
-    assert (status, body) == (200, b"finished")
+    assert (response.status, response.json()["slept_ms"]) == (200, 2000)
     assert time.monotonic() - started >= 2
     state = stack.inspect("web")["State"]
     assert (state["Status"], state["ExitCode"]) == ("exited", 0)  # not killed (137)

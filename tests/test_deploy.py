@@ -18,15 +18,18 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import explain, run, run_cookiecutter, tool_env
+from support.client import get
+from support.generate import cookiecutter, explain, run, tool_env
+from support.load import LoadResult
 from tests.containers import Stack, docker, require_docker
 from tests.deploying import (
     FAILING_MIGRATION,
     UNREADY_SETTINGS,
     VERSION_URL,
-    Load,
     build_variant,
     environment,
+    report,
+    watching,
 )
 
 BROKEN_TIMEOUT = "30"  # seconds deploy.py waits for a v3 that never becomes ready
@@ -36,7 +39,7 @@ FIGURES: list[str] = []  # one line per deploy, printed at the end of the module
 @dataclass
 class Outcome:
     result: subprocess.CompletedProcess
-    load: Load
+    load: LoadResult
     history: dict  # the last line of .deploy/history.jsonl
 
     @property
@@ -59,31 +62,32 @@ class DeployHost:
         return [sys.executable, "scripts/deploy.py", *args]
 
     def deploy(self, label: str, *args: str) -> Outcome:
-        with Load(self.stack.url(VERSION_URL)) as load:
+        with watching(self.stack.port) as load:
             result = run(self.command(*args), self.path, **self.env)
         history = self.path / ".deploy" / "history.jsonl"
         last = json.loads(history.read_text().splitlines()[-1]) if history.exists() else {}
         seconds = ", ".join(f"{step} {value:.1f} s" for step, value in last["seconds"].items())
-        figure = f"{label}: exit {result.returncode} ({seconds}); {load.report()}"
+        figure = f"{label}: exit {result.returncode} ({seconds}); {report(load.result)}"
         FIGURES.append(figure)
         print(figure, file=sys.stderr)
-        return Outcome(result, load, last)
+        return Outcome(result, load.result, last)
 
     def record(self, name: str) -> str:
         path = self.path / ".deploy" / name
         return path.read_text().strip() if path.exists() else ""
 
     def serving(self) -> str:
-        with Load(self.stack.url(VERSION_URL), limit=0.5) as load:
-            time.sleep(0.3)
-        return load.last_version
+        try:
+            return get(self.stack.port, VERSION_URL).body.decode().strip()
+        except OSError:
+            return ""
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     require_docker()
     output = tmp_path_factory.mktemp("deploy")
-    generated = run_cookiecutter(output, {"database": "postgresql", "run_smoke_test": "no"})
+    generated = cookiecutter(output, {"database": "postgresql", "run_smoke_test": "no"})
     assert generated.returncode == 0, explain(generated)
     (project,) = output.iterdir()
     stack = Stack(project, f"tpl-deploy-{secrets.token_hex(3)}")
@@ -144,7 +148,7 @@ def test_deploy_v2_replaces_v1(host):
         host.image("v1"),
     )
     # Users saw v1, then v2, never an error page: only refused connections during the swap.
-    assert set(outcome.load.served) <= {"v1", "v2"}
+    assert set(outcome.load.bodies()) <= {"v1", "v2"}
     assert "candidate" in outcome.history["seconds"]  # the canary ran before the swap
 
 
@@ -154,8 +158,8 @@ def test_broken_v3_is_refused_and_v2_keeps_serving(host):
     assert "the new image is not ready, so web was left alone" in outcome.output
     assert "database unreachable" in outcome.output  # the reason /readyz gave
     assert host.serving() == "v2"
-    assert outcome.load.failed == 0  # v2 never stopped
-    assert set(outcome.load.served) == {"v2"}
+    assert outcome.load.failures == []  # v2 never stopped
+    assert set(outcome.load.bodies()) == {"v2"}
     assert host.record("current") == host.image("v2")
     assert outcome.history["outcome"] == "failed"
 
@@ -171,7 +175,7 @@ def test_broken_v3_without_canary_is_rolled_back_to_v2(host):
     assert outcome.result.returncode == 1, explain(outcome.result)
     assert f"rolled back to {host.image('v2')}" in outcome.output
     assert host.serving() == "v2"
-    assert outcome.load.last_version == "v2"
+    assert [o.body.strip() for o in outcome.load.outcomes if o.ok][-1] == b"v2"
     assert (host.record("current"), host.record("previous")) == (
         host.image("v2"),
         host.image("v1"),
@@ -184,7 +188,7 @@ def test_failing_migration_stops_before_web_is_touched(host):
     assert outcome.result.returncode == 1, explain(outcome.result)
     assert "migrate failed" in outcome.output
     assert "this migration fails on purpose" in outcome.output
-    assert outcome.load.failed == 0
+    assert outcome.load.failures == []
     assert host.serving() == "v2"
 
 
@@ -193,7 +197,7 @@ def test_image_that_cannot_be_pulled_changes_nothing(host):
     outcome = host.deploy("v2 -> unpullable image", "127.0.0.1:9/nowhere/app:v9")
     assert outcome.result.returncode == 1, explain(outcome.result)
     assert "could not pull 127.0.0.1:9/nowhere/app:v9" in outcome.output
-    assert outcome.load.failed == 0
+    assert outcome.load.failures == []
     assert host.serving() == "v2"
 
 
@@ -247,7 +251,7 @@ def test_records_are_plain_files_next_to_compose_yaml(host):
 
 def test_refuses_to_start_without_the_host_files(tmp_path):
     # Needs no Docker: the script checks its folder before anything else.
-    generated = run_cookiecutter(tmp_path, {"database": "sqlite", "run_smoke_test": "no"})
+    generated = cookiecutter(tmp_path, {"database": "sqlite", "run_smoke_test": "no"})
     assert generated.returncode == 0, explain(generated)
     (project,) = tmp_path.iterdir()
     (project / ".env").unlink()

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import TEMPLATE_DIR, explain, run_cookiecutter
+from support.generate import TEMPLATE_DIR, cookiecutter, explain
 
 BAD_ANSWERS = [
     ({"project_slug": "class"}, "ERROR: project_slug='class'"),
@@ -25,21 +25,21 @@ BAD_ANSWERS = [
 @pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=lambda v: str(v)[:40])
 def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, answers, message):
     output = tmp_path / "out"
-    result = run_cookiecutter(output, {**answers, "run_smoke_test": "no"})
+    result = cookiecutter(output, {**answers, "run_smoke_test": "no"})
     assert result.returncode != 0
     assert message in result.stderr, explain(result)
     assert not output.exists() or list(output.iterdir()) == []
 
 
 def test_smoke_test_can_be_turned_off_by_environment(tmp_path):
-    result = run_cookiecutter(tmp_path / "out", {"database": "sqlite"}, SKIP_SMOKE_TEST="1")
+    result = cookiecutter(tmp_path / "out", {"database": "sqlite"}, SKIP_SMOKE_TEST="1")
     assert result.returncode == 0, explain(result)
     assert "Smoke test turned off (SKIP_SMOKE_TEST)" in result.stdout
     assert not (tmp_path / "out" / "my_project" / ".venv").exists()
 
 
 def test_bad_skip_variable_is_refused(tmp_path):
-    result = run_cookiecutter(tmp_path / "out", {}, SKIP_SMOKE_TEST="perhaps")
+    result = cookiecutter(tmp_path / "out", {}, SKIP_SMOKE_TEST="perhaps")
     assert result.returncode != 0
     assert "SKIP_SMOKE_TEST='perhaps' is not a yes/no value" in result.stderr, explain(result)
 
@@ -48,7 +48,7 @@ def test_smoke_test_without_dependencies_or_uv_only_compiles(tmp_path):
     # A PATH with no uv on it, and cookiecutter's Python lacks Django: the hook says so.
     entries = os.environ["PATH"].split(os.pathsep)
     path_without_uv = os.pathsep.join(e for e in entries if not shutil.which("uv", path=e))
-    result = run_cookiecutter(tmp_path / "out", {"database": "sqlite"}, PATH=path_without_uv)
+    result = cookiecutter(tmp_path / "out", {"database": "sqlite"}, PATH=path_without_uv)
     assert result.returncode == 0, explain(result)
     assert "1. every Python file compiles ... ok" in result.stdout
     assert "The full smoke test was skipped" in result.stdout
@@ -69,7 +69,7 @@ def test_smoke_test_fails_generation_of_a_broken_project(tmp_path):
         tmp_path, "config/settings.py", '\nraise RuntimeError("settings deliberately broken")\n'
     )
     output = tmp_path / "out"
-    result = run_cookiecutter(output, {"database": "sqlite"}, template=template)
+    result = cookiecutter(output, {"database": "sqlite"}, template=template)
     assert result.returncode != 0
     assert "2. settings load, check --deploy passes ... FAILED" in result.stdout + result.stderr
     assert "settings deliberately broken" in result.stderr, explain(result)
@@ -79,6 +79,6 @@ def test_smoke_test_fails_generation_of_a_broken_project(tmp_path):
 
 def test_smoke_test_catches_a_file_that_does_not_compile(tmp_path):
     template = broken_template(tmp_path, "config/urls.py", "\ndef broken(:\n")
-    result = run_cookiecutter(tmp_path / "out", {"database": "sqlite"}, template=template)
+    result = cookiecutter(tmp_path / "out", {"database": "sqlite"}, template=template)
     assert result.returncode != 0
     assert "config/urls.py does not compile" in result.stderr, explain(result)

@@ -3,8 +3,8 @@
 import itertools
 import json
 
+from support.generate import TEMPLATE_DIR
 from tests.combinations import COMBINATIONS
-from tests.conftest import TEMPLATE_DIR
 
 
 def option_values() -> dict[str, list[str]]:

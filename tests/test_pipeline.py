@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import IN_CI, TEMPLATE_DIR, TOOLS_BIN, explain, run, run_cookiecutter
+from support.generate import TEMPLATE_DIR, TOOLS_BIN, cookiecutter, explain, run
+from tests.conftest import IN_CI
 from tests.containers import require_docker
 
 ACTIONLINT_DIR = TEMPLATE_DIR / "tests" / "actionlint"
@@ -43,7 +44,7 @@ def missing_tool(problem: str) -> None:
 
 def generate(answers: dict[str, str], tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp(f"pipeline-{answers['ci']}-{answers['database']}")
-    result = run_cookiecutter(output, {**answers, "run_smoke_test": "no"})
+    result = cookiecutter(output, {**answers, "run_smoke_test": "no"})
     assert result.returncode == 0, explain(result)
     (path,) = output.iterdir()
     return path

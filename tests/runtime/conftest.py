@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import explain, free_port, interpreter_for, run, run_cookiecutter
-from tests.runtime.harness import Server, server_environment
+from support.environment import server_environment
+from support.generate import explain, generate, install, interpreter_for, run
+from support.server import Server
 
 ANSWERS = {"database": "sqlite", "python_version": "3.13", "run_smoke_test": "no"}
 
@@ -14,20 +15,15 @@ ANSWERS = {"database": "sqlite", "python_version": "3.13", "run_smoke_test": "no
 @pytest.fixture(scope="session")
 def project(tmp_path_factory) -> Path:
     """A generated project with its own virtualenv, shared by every runtime test."""
-    output = tmp_path_factory.mktemp("runtime-project")
-    generation = run_cookiecutter(output, ANSWERS)
-    assert generation.returncode == 0, explain(generation)
-    (path,) = output.iterdir()
-    sync = run(["uv", "sync", "--locked", "--python", interpreter_for("3.13")], cwd=path)
-    assert sync.returncode == 0, explain(sync)
+    path = generate(tmp_path_factory.mktemp("runtime-project"), ANSWERS)
+    install(path, interpreter_for("3.13"))
     return path
 
 
 @pytest.fixture(scope="session")
 def migrated_database(project, tmp_path_factory) -> str:
     """DATABASE_URL of an SQLite database with every migration applied (for /readyz)."""
-    directory = tmp_path_factory.mktemp("database")
-    environ = server_environment(directory, free_port())
+    environ = server_environment(tmp_path_factory.mktemp("database"))
     names = ("ENV_FILE", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
     result = run(
         [str(project / ".venv" / "bin" / "python"), "manage.py", "migrate", "--no-input"],
@@ -49,19 +45,14 @@ class Servers:
 
     def start(self, *, workers=None, prefix=(), command=None, ready=True, **env) -> Server:
         """The project's own gunicorn (reading its gunicorn.conf.py) unless `command` says
-        otherwise ("{port}" in it is replaced); `prefix` runs it under e.g. taskset.
+        otherwise ("{port}" in it is filled in); `prefix` runs it under e.g. taskset.
         `workers`: wait for that many workers. ready=False: return at once."""
-        port = free_port()
-        command = [part.format(port=port) for part in command or [self.gunicorn]]
+        command = [*prefix, *(command or [str(self.project / ".venv" / "bin" / "gunicorn")])]
         log = self.directory / f"server-{len(self.started)}.log"
-        environ = server_environment(self.directory, port, **env)
-        server = Server([*prefix, *command], self.project, environ, port, log)
+        environ = server_environment(self.directory, **env)
+        server = Server(command, self.project, environ, log)
         self.started.append(server)
         return server.wait_ready(workers) if ready else server
-
-    @property
-    def gunicorn(self) -> str:
-        return str(self.project / ".venv" / "bin" / "gunicorn")
 
     def kill_all(self) -> None:
         for server in self.started:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.harness import listen_backlog
+from tests.runtime.sockets import listen_backlog
 
 SOMAXCONN = int(Path("/proc/sys/net/core/somaxconn").read_text())
 

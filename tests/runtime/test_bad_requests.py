@@ -3,7 +3,7 @@ set from the environment (GUNICORN_LIMIT_REQUEST_*), and the workers survive the
 
 import pytest
 
-from tests.runtime.harness import exchange, get, status_of
+from support.client import exchange, get, status_of
 
 LINE, FIELDS, FIELD_SIZE = 512, 20, 256
 HOST = b"Host: localhost\r\n"

@@ -11,10 +11,11 @@ import time
 import psutil
 import pytest
 
-from tests.runtime.harness import get, load_in_background
+from support.client import get
+from support.load import Load
 
 WORKERS = 4
-SLOW = "/test/sleep?seconds=0.05"  # requests last long enough to be caught in flight
+SLOW = "/test/sleep?ms=50"  # requests last long enough to be caught in flight
 LOAD = {"requests": 400, "connections": 8, "deadline": 30}
 
 
@@ -56,12 +57,12 @@ def test_a_dead_worker_is_replaced_and_only_its_requests_fail(start_server, thre
         settings["GUNICORN_THREADS"] = threads
     server = start_server(workers=WORKERS, **settings)
     originals = server.worker_pids()
-    with load_in_background(server.port, SLOW, **LOAD) as running:
+    with Load(server.port, SLOW, **LOAD) as running:
         victim, held = death(server)
         died = time.monotonic()
         replacements = server.wait_for_replacements(originals, WORKERS, timeout=5)
         respawn = time.monotonic() - died
-    result = running.result()
+    result = running.result
     late_failures = [o for o in result.failures if o.started > died]
     print(
         f"\n{death.__name__}: replaced in {respawn * 1000:.0f} ms; {len(result.failures)} "
@@ -82,14 +83,14 @@ def test_a_sync_request_past_the_timeout_is_killed_and_others_are_served(start_s
     stuck: list = []
     request = threading.Thread(target=lambda: stuck.append(_outcome_of_a_stuck_request(server)))
     others = {"requests": 2000, "connections": 2, "deadline": 6}  # ~200/s, for ~6 s
-    with load_in_background(server.port, "/test/sleep?seconds=0.01", **others) as running:
+    with Load(server.port, "/test/sleep?ms=10", **others) as running:
         request.start()
         request.join(timeout=20)
     print(
         f"\nrequest stuck for 10 s, GUNICORN_TIMEOUT=2: answered {stuck[0][0]} after "
-        f"{stuck[0][1]} s; meanwhile {running.result().summary()}"
+        f"{stuck[0][1]} s; meanwhile {running.result.summary()}"
     )
-    assert running.result().failures == []
+    assert running.result.failures == []
     killed = [pid for pid in originals if f"WORKER TIMEOUT (pid:{pid})" in server.log()]
     assert len(killed) == 1
     assert stuck[0][0] != 200 and stuck[0][1] < 6  # cut short, not served after 10 s
@@ -100,7 +101,7 @@ def test_a_sync_request_past_the_timeout_is_killed_and_others_are_served(start_s
 def _outcome_of_a_stuck_request(server) -> tuple:
     started = time.monotonic()
     try:
-        status = get(server.port, "/test/sleep?seconds=10", timeout=15).status
+        status = get(server.port, "/test/sleep?ms=10000", timeout=15).status
     except ConnectionError as error:
         status = type(error).__name__
     return status, round(time.monotonic() - started, 1)
@@ -110,7 +111,7 @@ def test_a_gthread_request_past_the_timeout_runs_on(start_server):
     """The limit of threads, documented: a gthread worker's main loop keeps telling the
     master it is alive, so GUNICORN_TIMEOUT does not cut a long request."""
     server = start_server(workers=2, GUNICORN_WORKERS="2", GUNICORN_TIMEOUT="2")
-    response = get(server.port, "/test/sleep?seconds=4")
+    response = get(server.port, "/test/sleep?ms=4000")
     assert response.status == 200
     assert response.json()["pid"] in server.worker_pids()
     assert "WORKER TIMEOUT" not in server.log()

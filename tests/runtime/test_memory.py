@@ -3,7 +3,7 @@
 
 import time
 
-from tests.runtime.harness import load_in_background
+from support.load import Load
 
 LEAK_MB, MAX_REQUESTS, JITTER = 2, 20, 5
 # A worker lives at most MAX_REQUESTS + JITTER requests (+1 per extra thread finishing its
@@ -14,18 +14,16 @@ REQUESTS = 160  # 320 MB leaked in all: at least 160 MB in one of the 2 workers
 
 def _largest_worker_growth_mb(server) -> float:
     """The largest worker's resident memory during the leaking load, above a fresh one's."""
-    baseline = max(server.workers_rss().values())
+    baseline = max(server.rss().values())
     largest = baseline
-    leak = f"/test/leak?megabytes={LEAK_MB}"
-    with load_in_background(
-        server.port, leak, requests=REQUESTS, connections=2, deadline=60
-    ) as running:
+    leak = f"/test/leak?kib={LEAK_MB * 1024}"
+    with Load(server.port, leak, requests=REQUESTS, connections=2, deadline=60) as running:
         while True:
-            largest = max([largest, *server.workers_rss().values()])
+            largest = max([largest, *server.rss().values()])
             if running.done():  # sampled once more after the last request
                 break
             time.sleep(0.01)
-    assert running.result().failures == [], running.result().summary()
+    assert running.result.failures == [], running.result.summary()
     return (largest - baseline) / 2**20
 
 

@@ -8,7 +8,8 @@ from collections import Counter
 import psutil
 import pytest
 
-from tests.runtime.harness import get, load
+from support.client import get
+from support.load import load
 
 MAX_REQUESTS, JITTER, WORKERS = 50, 20, 4
 REQUESTS, CONNECTIONS = 2400, 16

@@ -6,7 +6,8 @@ the reason for the default, and for a buffering proxy in front."""
 
 import time
 
-from tests.runtime.harness import Tricklers, get
+from support.client import get
+from tests.runtime.sockets import Tricklers
 
 SLOW_CLIENTS = 50
 WATCH_SECONDS = 10

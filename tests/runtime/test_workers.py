@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.runtime.harness import get
+from support.client import get
 
 CPU_SECONDS = 0.4  # what one request to /test/cpu burns
-CPU_VIEW = f"/test/cpu?seconds={CPU_SECONDS}"
+CPU_VIEW = f"/test/cpu?ms={CPU_SECONDS * 1000:g}"
 TWO_CPUS = "0,1"
 
 
@@ -105,8 +105,8 @@ def test_cpu_bound_requests_run_in_parallel_unlike_runserver(start_server, proje
     runserver = start_server(
         command=[python, "manage.py", "runserver", "127.0.0.1:{port}", "--noreload"]
     )
-    get(gunicorn.port, "/test/cpu?seconds=0.01")  # first requests import the views
-    get(runserver.port, "/test/cpu?seconds=0.01")
+    get(gunicorn.port, "/test/cpu?ms=10")  # first requests import the views
+    get(runserver.port, "/test/cpu?ms=10")
 
     # Rounds alternate, so that a busy moment of the machine (other jobs) falls on all three;
     # each compares a pair's time to a single one's, and the medians are kept.

@@ -1,5 +1,5 @@
 """Views a real project would not ship: each imitates one way a production app misbehaves.
-Every response names the worker process that served it, so tests can tell workers apart,
+Every response names the worker process that served it, so that tests can tell workers apart,
 and the CPU time that process has used since it was forked."""
 
 import os
@@ -19,29 +19,28 @@ def pid(request):
 
 
 def sleep(request):
-    """Waits like a view blocked on a slow API or database: ?seconds=1."""
-    seconds = float(request.GET.get("seconds", "1"))
-    time.sleep(seconds)
-    return _answer(slept=seconds)
+    """Waits like a view blocked on a slow API or database: ?ms=1000."""
+    milliseconds = float(request.GET.get("ms", "1000"))
+    time.sleep(milliseconds / 1000)
+    return _answer(slept_ms=milliseconds)
 
 
 def cpu(request):
-    """Burns ?seconds= of this thread's own CPU time, holding the GIL as pure Python does.
+    """Burns ?ms= of this thread's own CPU time, holding the GIL as pure Python does.
     CPU time, not wall time: two such requests sharing one core or one GIL take twice as long."""
-    seconds = float(request.GET.get("seconds", "0.4"))
-    deadline = time.thread_time() + seconds
+    deadline = time.thread_time() + float(request.GET.get("ms", "20")) / 1000
     rounds = 0
     while time.thread_time() < deadline:
-        sum(i * i for i in range(1000))
+        sum(i * i for i in range(500))
         rounds += 1
     return _answer(rounds=rounds)
 
 
 def leak(request):
-    """Keeps ?megabytes= of fresh, written (so resident) memory forever, like a growing cache."""
-    megabytes = int(request.GET.get("megabytes", "1"))
-    LEAKED.append(b"\x01" * (megabytes << 20))
-    return _answer(leaked_megabytes=megabytes * len(LEAKED))
+    """Keeps ?kib= of fresh, written (so resident) memory forever, like an unbounded cache."""
+    kib = int(request.GET.get("kib", "64"))
+    LEAKED.append(b"\x01" * (kib << 10))
+    return _answer(leaked_kib=kib * len(LEAKED))
 
 
 def exit_process(request):

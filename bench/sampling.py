@@ -1,0 +1,50 @@
+"""The memory of a server's processes, sampled in the background while a load runs."""
+
+import threading
+import time
+
+from support.server import Server
+
+MIB = 1024 * 1024
+
+
+class RssSampler:
+    """Samples the RSS of a server's master and workers every `interval` seconds while in use."""
+
+    def __init__(self, server: Server, interval: float = 0.25):
+        self.server = server
+        self.interval = interval
+        self.samples: list[tuple[float, dict[int, int]]] = []  # (seconds, {pid: bytes})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "RssSampler":
+        self._started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sample()  # the state at the end, too
+
+    def _sample(self) -> None:
+        self.samples.append((time.monotonic() - self._started, self.server.rss(master=True)))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def peak_total_mib(self) -> float:
+        totals = [sum(sizes.values()) for _, sizes in self.samples] or [0]
+        return round(max(totals) / MIB, 1)
+
+    def worker_series(self) -> dict[int, list[tuple[float, float]]]:
+        """{worker pid: [(seconds, MiB), ...]}: the master left out."""
+        series: dict[int, list[tuple[float, float]]] = {}
+        for seconds, sizes in self.samples:
+            for pid, size in sizes.items():
+                if pid != self.server.pid:
+                    series.setdefault(pid, []).append((round(seconds, 2), round(size / MIB, 1)))
+        return series

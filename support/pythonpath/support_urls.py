@@ -1,0 +1,14 @@
+"""The project's own URLs, plus the misbehaving views of support_views under /test/."""
+
+import support_views
+from config.urls import urlpatterns as project_urlpatterns
+from django.urls import path
+
+urlpatterns = [
+    path("test/pid", support_views.pid),
+    path("test/sleep", support_views.sleep),
+    path("test/cpu", support_views.cpu),
+    path("test/leak", support_views.leak),
+    path("test/exit", support_views.exit_process),
+    *project_urlpatterns,
+]
