@@ -1,6 +1,6 @@
 """Benchmark gunicorn against `manage.py runserver` on a freshly generated project.
 
-python -m bench [--quick]: a Markdown report, JSON and plots; see docs/benchmarks.md.
+python -m bench [--quick]: a Markdown report (docs/benchmarks.md), JSON and plots.
 """
 
 import argparse
@@ -18,13 +18,14 @@ from pathlib import Path
 from bench import experiments, machine, matrix, report, stats
 from bench.load import LoadFailed, ensure_wrk
 from bench.plan import CONNECTIONS, MODES, SERVERS, URLS, WRK_TIMEOUT, Mode
-from bench.project import REPO, SetupFailed, set_up, tool
+from bench.project import set_up
 from bench.runner import BudgetExceeded, Runner, say
-from bench.servers import ServerFailed, stop_all
+from support.generate import TEMPLATE_DIR, SetupFailed, tool
+from support.server import ServerFailed, stop_all
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
-DOCS = REPO / "docs" / "benchmarks.md"
+REPORT = TEMPLATE_DIR / "docs" / "benchmarks.md"  # a full run's report
 PLOTS_REQUIREMENTS = BENCH / "requirements-plots.txt"
 
 
@@ -48,10 +49,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "(default: bench/results/tmp/work)",
     )
     parser.add_argument(
-        "--docs",
+        "--report",
         type=Path,
-        help="also write the report here (default: docs/benchmarks.md for a full run into "
-        "bench/results; never for --quick)",
+        help="where the report goes (default: docs/benchmarks.md for a full run into "
+        "bench/results, else report.md in the results folder)",
     )
     parser.add_argument(
         "--project", type=Path, help="reuse this generated project (with its .venv) instead"
@@ -62,16 +63,17 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "--replot",
         type=Path,
         metavar="RESULTS_JSON",
-        help="measure nothing: redraw the plots and rewrite the report (and --docs) beside "
-        "this results.json",
+        help="measure nothing: redraw the plots and rewrite the report of this results.json",
     )
     options = parser.parse_args(argv)
     options.mode = MODES["quick" if options.quick else "full"]
     if options.out is None:
         options.out = RESULTS / "tmp" / "quick" if options.quick else RESULTS
-    target = options.replot.resolve().parent if options.replot else options.out.resolve()
-    if options.docs is None and not options.quick and target == RESULTS:
-        options.docs = DOCS
+    if options.replot:
+        options.out = options.replot.parent
+    if options.report is None:
+        full = not options.quick and options.out.resolve() == RESULTS
+        options.report = REPORT if full else options.out / "report.md"
     return options
 
 
@@ -118,7 +120,7 @@ def draw_plots(results_path: Path, out: Path) -> list[str]:
         str(out),
     ]
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=600, check=False, cwd=REPO
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=TEMPLATE_DIR
     )
     if result.returncode != 0:
         raise SetupFailed(f"plotting failed:\n{result.stdout}{result.stderr}")
@@ -133,7 +135,7 @@ def _terminate(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     options = arguments(argv)
     if options.replot:
-        return publish(options.replot.resolve(), options.replot.resolve().parent, options.docs)
+        return publish(options.replot.resolve(), options.out.resolve(), options.report)
     signal.signal(signal.SIGTERM, _terminate)
     command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
     results = measure(options, effective_mode(options), command)
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
     results_path.write_text(json.dumps(results, indent=1) + "\n")
-    return publish(results_path, out, options.docs)
+    return publish(results_path, out, options.report)
 
 
 def measure(options: argparse.Namespace, mode: Mode, command: str) -> dict | int:
@@ -215,8 +217,8 @@ def measure(options: argparse.Namespace, mode: Mode, command: str) -> dict | int
     }
 
 
-def publish(results_path: Path, out: Path, docs: Path | None) -> int:
-    """Summaries into results.json, then the plots, report.md and (if asked) the docs copy."""
+def publish(results_path: Path, out: Path, report_path: Path) -> int:
+    """Summaries into results.json, then the plots beside it and the report."""
     results = json.loads(results_path.read_text())
     stats.add_summaries(results)
     results["machine"]["load_average_during"] = results["machine"].get(
@@ -231,16 +233,13 @@ def publish(results_path: Path, out: Path, docs: Path | None) -> int:
     except SetupFailed as failure:
         say(f"ERROR: {failure}")
         return 1
-    (out / "report.md").write_text(report.render(results, images, image_prefix=""))
-    written = [out / "report.md", results_path, *(out / image for image in images)]
-    if docs:
-        docs = docs.resolve()
-        docs.parent.mkdir(parents=True, exist_ok=True)
-        prefix = os.path.relpath(out, docs.parent) + "/"
-        docs.write_text(report.render(results, images, image_prefix=prefix))
-        written.append(docs)
+    report_path = report_path.resolve()
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = os.path.relpath(out, report_path.parent) + "/"
+    report_path.write_text(report.render(results, images, image_prefix=prefix.removeprefix("./")))
     say("")
     say(report.closing_note(results))
+    written = [report_path, results_path, *(out / image for image in images)]
     say("Written: " + ", ".join(_relative(path) for path in written))
     return 0
 
