@@ -69,19 +69,19 @@ def _title(url) -> str:
     return f"{url['label']}\n{url['path']}" if url["key"] == "static" else url["label"]
 
 
-def _legend_below(fig, ax, columns: int = 4) -> None:
-    """One legend for the whole figure, under the plots, where it hides no bar."""
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize=8, frameon=False)
-
-
 def _label(text: str) -> str:
     """A server's label on two lines, for an axis."""
     return text.replace(", ", ",\n", 1)
 
 
-def _save(fig, out: Path, name: str, written: list[str], legend_below: bool = False) -> None:
-    fig.tight_layout(rect=(0, 0.07, 1, 1) if legend_below else None)
+def _save(fig, out: Path, name: str, written: list[str], title: str, legend=None, columns=4):
+    """Titled, and with `legend` (an axes) one legend for the whole figure under the plots,
+    where it hides no bar; written to out/name."""
+    fig.suptitle(title)
+    if legend is not None:
+        handles, labels = legend.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1) if legend is not None else None)
     fig.savefig(out / name, dpi=DPI)
     plt.close(fig)
     written.append(name)
@@ -94,9 +94,7 @@ def throughput(results, out, written):
         _grouped_bars(ax, results, url, **_spread("rps"))
         ax.set_title(_title(url), fontsize=10)
         ax.set_ylabel("requests/s (median; whiskers min-max)")
-    _legend_below(fig, axes[0][0])
-    fig.suptitle("Throughput: higher is better")
-    _save(fig, out, "throughput.png", written, legend_below=True)
+    _save(fig, out, "throughput.png", written, "Throughput: higher is better", axes[0][0])
 
 
 def latency(results, out, written):
@@ -109,9 +107,7 @@ def latency(results, out, written):
         _grouped_bars(axes[1][column], results, url, **_spread("p99_ms"), log=True)
         axes[1][column].set_title(f"p99, {_title(url)}", fontsize=10)
         axes[1][column].set_ylabel("ms (median; whiskers min-max, log)")
-    _legend_below(fig, axes[0][0])
-    fig.suptitle("Latency: lower is better")
-    _save(fig, out, "latency.png", written, legend_below=True)
+    _save(fig, out, "latency.png", written, "Latency: lower is better", axes[0][0])
 
 
 def errors(results, out, written):
@@ -124,9 +120,8 @@ def errors(results, out, written):
         ax.set_title(_title(url), fontsize=10)
         ax.set_ylabel("failed requests + socket errors (sum)")
         ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1] * 1.1, 1))
-    _legend_below(fig, axes[0][0])
-    fig.suptitle("Failed requests (HTTP >= 400) and socket errors, all repeats (0: none)")
-    _save(fig, out, "errors.png", written, legend_below=True)
+    title = "Failed requests (HTTP >= 400) and socket errors, all repeats (0: none)"
+    _save(fig, out, "errors.png", written, title, axes[0][0])
 
 
 def memory(results, out, written):
@@ -152,10 +147,10 @@ def memory(results, out, written):
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
     ax.set_xticks(range(len(servers)), [_label(s["label"]) for s in servers], fontsize=8)
     ax.set_ylabel("MiB, master + workers")
-    ax.set_title("Server memory (RSS counts shared copy-on-write pages once per process)")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    _save(fig, out, "memory.png", written)
+    title = "Server memory (RSS counts shared copy-on-write pages once per process)"
+    _save(fig, out, "memory.png", written, title)
 
 
 def ratios(results, out, written):
@@ -192,9 +187,8 @@ def ratios(results, out, written):
         ax.set_ylabel("throughput / runserver's (medians, log)")
         ax.set_title(_title(url), fontsize=10)
         ax.grid(alpha=0.3, which="both")
-    _legend_below(fig, axes[0][0])
-    fig.suptitle("Throughput relative to runserver: above 1, gunicorn serves more")
-    _save(fig, out, "ratios.png", written, legend_below=True)
+    title = "Throughput relative to runserver: above 1, gunicorn serves more"
+    _save(fig, out, "ratios.png", written, title, axes[0][0])
 
 
 def recycling(results, out, written):
@@ -228,11 +222,8 @@ def recycling(results, out, written):
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1] * 1.1, 1))
         ax.grid(axis="y", alpha=0.3)
-    _legend_below(fig, axes[0], columns=len(settings))
-    fig.suptitle(
-        f"Experiment 1: worker recycling, home page at {experiment['connections']} connections"
-    )
-    _save(fig, out, "recycling.png", written, legend_below=True)
+    title = f"Experiment 1: worker recycling, home page at {experiment['connections']} connections"
+    _save(fig, out, "recycling.png", written, title, axes[0], columns=len(settings))
 
 
 def leak(results, out, written):
@@ -256,12 +247,12 @@ def leak(results, out, written):
         ax.set_xlabel("seconds")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("RSS of each worker, MiB (a line a worker)")
-    fig.suptitle(
+    title = (
         f"Experiment 2: a view keeping {experiment['kib_per_request']} KiB a request, "
         f"2 sync workers, {experiment['connections']} connections paced "
         f"{experiment['pace_ms']} ms"
     )
-    _save(fig, out, "leak.png", written)
+    _save(fig, out, "leak.png", written, title)
 
 
 def cpu_bound(results, out, written):
@@ -285,11 +276,11 @@ def cpu_bound(results, out, written):
         ax.tick_params(axis="x", labelsize=8)
     cpus = experiment["server_cpus"]
     where = f"CPUs {','.join(map(str, cpus))}" if cpus else "unpinned"
-    fig.suptitle(
+    title = (
         f"Experiment 3: {experiment['cpu_ms']} ms of CPU a request, "
         f"{experiment['connections']} connections, servers on {where}"
     )
-    _save(fig, out, "cpu.png", written)
+    _save(fig, out, "cpu.png", written, title)
 
 
 FIGURES = (throughput, latency, errors, memory, ratios, recycling, leak, cpu_bound)
