@@ -79,29 +79,20 @@ class ServerSpec:
     env: dict[str, str] = field(default_factory=dict)
 
 
+def gunicorn(key: str, label: str, workers: int, threads: int) -> ServerSpec:
+    """gunicorn with `workers` processes of `threads` threads (sync workers for one)."""
+    worker_class = "sync" if threads == 1 else "gthread"
+    env = {"GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)}
+    return ServerSpec(key, label, "gunicorn", {**env, "GUNICORN_WORKER_CLASS": worker_class})
+
+
 RUNSERVER = ServerSpec(BASELINE, "runserver --insecure (DEBUG off)", "runserver")
 GUNICORN_DEFAULTS = ServerSpec("gunicorn", "gunicorn, gunicorn.conf.py defaults", "gunicorn")
-GUNICORN_SYNC4 = ServerSpec(
-    "gunicorn-sync4",
-    "gunicorn sync, 4 workers",
-    "gunicorn",
-    {"GUNICORN_WORKERS": "4", "GUNICORN_THREADS": "1", "GUNICORN_WORKER_CLASS": "sync"},
-)
-GUNICORN_GTHREAD = ServerSpec(
-    "gunicorn-gthread",
-    "gunicorn gthread, 2 workers x 4 threads",
-    "gunicorn",
-    {"GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4", "GUNICORN_WORKER_CLASS": "gthread"},
-)
+GUNICORN_SYNC4 = gunicorn("gunicorn-sync4", "gunicorn sync, 4 workers", 4, 1)
+GUNICORN_GTHREAD = gunicorn("gunicorn-gthread", "gunicorn gthread, 2 workers x 4 threads", 2, 4)
 SERVERS = (RUNSERVER, GUNICORN_DEFAULTS, GUNICORN_SYNC4, GUNICORN_GTHREAD)
-
 # Experiments 2 and 3: two sync workers, the smallest pool that shows the effect.
-GUNICORN_TWO_SYNC = ServerSpec(
-    "gunicorn-2sync",
-    "gunicorn sync, 2 workers",
-    "gunicorn",
-    {"GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "1", "GUNICORN_WORKER_CLASS": "sync"},
-)
+GUNICORN_TWO_SYNC = gunicorn("gunicorn-2sync", "gunicorn sync, 2 workers", 2, 1)
 
 
 @dataclass(frozen=True)
