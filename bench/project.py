@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from support.environment import server_environment
-from support.generate import SetupFailed, explain, generate, install, run
+from support.generate import SetupFailed, generate, install, run, succeeded
 
 ANSWERS = {"database": "sqlite", "run_smoke_test": "no"}
 
@@ -20,12 +20,6 @@ def python_of(project: Path) -> str:
     return str(python)
 
 
-def _check(result: subprocess.CompletedProcess) -> str:
-    if result.returncode != 0:
-        raise SetupFailed(explain(result))
-    return result.stdout
-
-
 def prepare(project: Path, env: dict[str, str]) -> None:
     """migrate and collectstatic, as a deployment does before starting its server."""
     python = python_of(project)
@@ -33,10 +27,11 @@ def prepare(project: Path, env: dict[str, str]) -> None:
         ["manage.py", "migrate", "--noinput", "--verbosity", "0"],
         ["manage.py", "collectstatic", "--noinput", "--clear", "--verbosity", "0"],
     ):
+        # Not support's run(): the server's environment, and nothing of this process's.
         result = subprocess.run(
             [python, *command], cwd=project, env=env, capture_output=True, text=True, timeout=600
         )
-        _check(result)
+        succeeded(result)
 
 
 def versions(project: Path) -> dict[str, str]:
@@ -44,7 +39,7 @@ def versions(project: Path) -> dict[str, str]:
         "import importlib.metadata as m, sys; print(sys.version.split()[0]); "
         "[print(m.version(n)) for n in ('django', 'gunicorn', 'whitenoise')]"
     )
-    lines = _check(run([python_of(project), "-c", code], project)).split()
+    lines = succeeded(run([python_of(project), "-c", code], project)).split()
     return dict(zip(("python", "django", "gunicorn", "whitenoise"), lines, strict=True))
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from bench import load
 from bench.machine import Pinning, taskset
 from bench.plan import CONFIGURATION, WRK_TIMEOUT, Mode, ServerSpec
-from bench.project import SetupFailed, python_of
+from bench.project import python_of
 from bench.sampling import MIB, RssSampler
 from support.client import IMMUTABLE, get
+from support.generate import succeeded
 from support.server import Server
 
 
@@ -61,12 +62,12 @@ class Runner:
         key = (spec.key, tuple(cpus or ()), tuple(sorted(env.items())))
         if key not in self._configurations:
             command = [*self.command(spec, cpus), "--print-config"]
-            result = subprocess.run(
-                command, cwd=self.project, env=env, capture_output=True, text=True, timeout=120
+            printed = succeeded(
+                subprocess.run(
+                    command, cwd=self.project, env=env, capture_output=True, text=True, timeout=120
+                )
             )
-            if result.returncode != 0:
-                raise SetupFailed(f"{' '.join(command)} failed:\n{result.stderr}")
-            pairs = [line.split(" = ", 1) for line in result.stdout.splitlines() if " = " in line]
+            pairs = [line.split(" = ", 1) for line in printed.splitlines() if " = " in line]
             resolved = {name.strip(): value.strip() for name, value in pairs}
             self._configurations[key] = {name: _value(resolved[name]) for name in CONFIGURATION}
         return self._configurations[key]

@@ -55,6 +55,13 @@ def explain(result: subprocess.CompletedProcess) -> str:
     return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 
+def succeeded(result: subprocess.CompletedProcess) -> str:
+    """The output of a command that exited 0; SetupFailed, with all it printed, otherwise."""
+    if result.returncode != 0:
+        raise SetupFailed(explain(result))
+    return result.stdout
+
+
 def cookiecutter(
     output_dir: Path, answers: dict[str, str], template: Path = TEMPLATE_DIR, **env: str | None
 ) -> subprocess.CompletedProcess:
@@ -80,9 +87,7 @@ def cookiecutter(
 
 def generate(output_dir: Path, answers: dict[str, str], **env: str | None) -> Path:
     """A project generated into the empty `output_dir`: its path."""
-    result = cookiecutter(output_dir, answers, **env)
-    if result.returncode != 0:
-        raise SetupFailed(explain(result))
+    succeeded(cookiecutter(output_dir, answers, **env))
     (project,) = output_dir.iterdir()
     return project
 
@@ -104,6 +109,4 @@ def interpreter_for(version: str) -> str:
 def install(project: Path, python: str, *options: str) -> None:
     """The project's locked dependencies into its .venv, on `python` (named by path: uv would
     otherwise look for, and perhaps download, a newer patch release)."""
-    result = run([tool("uv"), "sync", "--locked", "--python", python, *options], cwd=project)
-    if result.returncode != 0:
-        raise SetupFailed(explain(result))
+    succeeded(run([tool("uv"), "sync", "--locked", "--python", python, *options], cwd=project))

@@ -67,7 +67,7 @@ class Server:
     def rss(self, master: bool = False) -> dict[int, int]:
         """Resident memory in bytes of each worker (and of the master, if asked)."""
         sizes = {}
-        for pid in [*([self.pid] if master else []), *self.worker_pids()]:
+        for pid in ({self.pid} if master else set()) | self.worker_pids():
             with contextlib.suppress(psutil.Error):
                 sizes[pid] = psutil.Process(pid).memory_info().rss
         return sizes

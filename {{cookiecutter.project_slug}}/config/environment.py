@@ -7,7 +7,7 @@ accepts.
 """
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 # Parses one variable with environs: (environs.Env, name) -> value; raises ValueError.
@@ -18,8 +18,9 @@ Rule = Callable[[Any, "Resolver"], "str | None"]
 
 @dataclass(frozen=True)
 class Kind:
-    """What a variable accepts, in words, and its parser. Without one, another program reads
-    the variable (Docker Compose, gunicorn itself): it is documented here, parsed there."""
+    """What a variable accepts, in words, and its parser. Without one, read() leaves the
+    variable alone: another program reads it (Docker Compose, gunicorn itself), or, for
+    ENV_FILE, it is read before all the others."""
 
     accepts: str
     parse: Parser | None = None
@@ -42,18 +43,24 @@ class Variable:
     example: Example | None = None  # else .env.example shows the default, commented out
     secret: bool = False  # its value never appears in a message
     rule: Rule | None = None
-    used_in: str = ""  # where its value is used, if not in its section's file
+    used_in: str = ""  # where its value is used; its section's file unless set
     env_file: bool = True  # False: read from the real environment only
 
     @property
-    def default_text(self) -> str:
+    def literal_default(self) -> str | None:
+        """The default as it would be written in .env ("" for none); None when computed."""
         if self.shown_default:
-            return self.shown_default
+            return None
         if isinstance(self.default, bool):
             return str(self.default).lower()
         if isinstance(self.default, list):
-            return ",".join(self.default) or "empty"
-        return "empty" if self.default in ("", None) else str(self.default)
+            return ",".join(self.default)
+        return "" if self.default is None else str(self.default)
+
+    @property
+    def default_text(self) -> str:
+        """The default for the docs: in words when computed, "empty" when there is none."""
+        return self.shown_default or self.literal_default or "empty"
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,11 @@ class Section:
     title: str
     used_in: str  # the file that uses these values
     variables: tuple[Variable, ...]
+
+    def __post_init__(self) -> None:
+        # Each variable says where it is used: here, unless it says otherwise.
+        stamped = tuple(replace(v, used_in=v.used_in or self.used_in) for v in self.variables)
+        object.__setattr__(self, "variables", stamped)
 
 
 class InvalidEnvironment(Exception):
@@ -190,7 +202,7 @@ def read(sections: tuple[Section, ...], env_file: str) -> Values:
             env.read_env(env_file, recurse=False)
         except (OSError, ValueError) as error:
             problems.append(f"ENV_FILE={env_file!r} cannot be read: {error}")
-    variables = {v.name: v for s in sections for v in s.variables if v.kind.parse}
+    variables = {v.name: v for section in sections for v in section.variables if v.kind.parse}
     raw = {name: env.str(name, "").strip() for name in variables}
     given, bad = {}, set()
     for name, variable in variables.items():

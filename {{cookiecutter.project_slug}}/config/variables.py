@@ -503,6 +503,7 @@ SOURCE = Section(
 )
 
 SECTIONS = (DJANGO, DATABASE, MAIL, LOGS, GUNICORN, COMPOSE, SOURCE)
+VARIABLES = tuple(variable for section in SECTIONS for variable in section.variables)
 
 
 def read() -> Values:

@@ -15,7 +15,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from config.variables import SECTIONS  # noqa: E402
+from config.variables import SECTIONS, VARIABLES  # noqa: E402
 
 README = PROJECT_DIR / "README.md"
 ENV_EXAMPLE = PROJECT_DIR / ".env.example"
@@ -46,19 +46,16 @@ def readme_table() -> str:
         "| Variable | Default | Accepts | What it does | Used in |",
         "|---|---|---|---|---|",
     ]
-    for section in SECTIONS:
-        for variable in section.variables:
-            default = variable.default_text
-            if not variable.shown_default and default != "empty":
-                default = f"`{default}`"
-            cells = [
-                f"`{variable.name}`",
-                _cell(default),
-                _cell(variable.kind.accepts),
-                _cell(variable.meaning),
-                _link(variable.used_in or section.used_in),
-            ]
-            rows.append("| " + " | ".join(cells) + " |")
+    for variable in VARIABLES:
+        literal = variable.literal_default
+        cells = [
+            f"`{variable.name}`",
+            _cell(f"`{literal}`" if literal else variable.default_text),
+            _cell(variable.kind.accepts),
+            _cell(variable.meaning),
+            _link(variable.used_in),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -82,8 +79,7 @@ def env_example() -> str:
                     f"{variable.name}={variable.example.value}",
                 ]
             else:
-                literal = "" if variable.shown_default else variable.default_text
-                lines.append(f"# {variable.name}={'' if literal == 'empty' else literal}")
+                lines.append(f"# {variable.name}={variable.literal_default or ''}")
     return "\n".join(lines) + "\n"
 
 

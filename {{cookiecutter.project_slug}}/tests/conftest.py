@@ -23,6 +23,19 @@ def collected_static(django_db_blocker):
     return Path(os.environ["DJANGO_STATIC_ROOT"])
 
 
+@pytest.fixture
+def clean_environ(monkeypatch):
+    """No declared variable in os.environ but the test run's own (tests/settings.py, where
+    ENV_FILE="" keeps any .env out): what a test sets is all there is."""
+    from config.variables import VARIABLES
+    from tests.settings import TEST_ENV
+
+    for variable in VARIABLES:
+        if variable.name not in TEST_ENV:
+            monkeypatch.delenv(variable.name, raising=False)
+    return monkeypatch
+
+
 def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
     """Run `code` in a fresh Python with Django set up from `env`, as a deployment would."""
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}

@@ -14,19 +14,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from config import cpus, variables
-from tests.settings import TEST_ENV
+from config import cpus
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONF = PROJECT / "gunicorn.conf.py"
 SHM = "/dev/shm"  # noqa: S108
-DECLARED = [v.name for section in variables.SECTIONS for v in section.variables]
 
-
-def _environment(**extra: str) -> dict[str, str]:
-    """The test run's environment without any declared variable but the test run's own."""
-    kept = {name: value for name, value in os.environ.items() if name not in DECLARED}
-    return {**kept, **TEST_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", **extra}
+# Every test here starts from the test run's own environment, and no other declared variable.
+pytestmark = pytest.mark.usefixtures("clean_environ")
 
 
 def _gunicorn(*args: str, **extra: str) -> subprocess.CompletedProcess:
@@ -34,7 +29,7 @@ def _gunicorn(*args: str, **extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "gunicorn", *args],
         cwd=PROJECT,
-        env=_environment(**extra),
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **extra},
         capture_output=True,
         text=True,
         timeout=60,
@@ -125,12 +120,8 @@ def test_gunicorn_accepts_the_config_and_the_app():
 
 
 @pytest.fixture
-def conf(monkeypatch):
-    """load() runs gunicorn.conf.py in this process and returns its names."""
-    for name in DECLARED:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in TEST_ENV.items():
-        monkeypatch.setenv(name, value)
+def conf():
+    """conf() runs gunicorn.conf.py in this process and returns its names."""
     return lambda: runpy.run_path(str(CONF))
 
 

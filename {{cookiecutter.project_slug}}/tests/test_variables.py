@@ -12,23 +12,20 @@ import pytest
 
 from config import cpus, variables
 from config.environment import InvalidEnvironment
-from tests.settings import TEST_ENV
 
 PROJECT = Path(__file__).resolve().parents[1]
 DECLARATIONS = (PROJECT / "config" / "variables.py").read_text()
-DECLARED = {v.name: v for section in variables.SECTIONS for v in section.variables}
+DECLARED = {variable.name: variable for variable in variables.VARIABLES}
 
 
 @pytest.fixture
-def read(monkeypatch):
+def read(clean_environ):
     """read(NAME=value, ...): variables.read() with only those set, besides the test run's
-    own environment (tests/settings.py: ENV_FILE="", so no .env is read)."""
-    for name in DECLARED.keys() - TEST_ENV.keys():
-        monkeypatch.delenv(name, raising=False)
+    own environment."""
 
     def read_with(**environ: str):
         for name, value in environ.items():
-            monkeypatch.setenv(name, value)
+            clean_environ.setenv(name, value)
         return variables.read()
 
     return read_with
@@ -286,8 +283,7 @@ def test_every_value_used_is_declared():
 @pytest.mark.parametrize("name", DECLARED)
 def test_every_variable_is_used_where_the_docs_say(name):
     variable = DECLARED[name]
-    section = next(s for s in variables.SECTIONS if variable in s.variables)
-    used_in = PROJECT / (variable.used_in or section.used_in)
+    used_in = PROJECT / variable.used_in
     if not used_in.is_file():  # read by gunicorn itself
         assert variable.kind.parse is None
         return
