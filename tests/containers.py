@@ -60,16 +60,19 @@ class Stack:
     def __init__(self, path: Path, name: str):
         self.path = path
         self.name = name
-        self.port = free_port()
+        self.port = free_port()  # the proxy's HTTP port
+        self.https_port = free_port()
         self.image = f"{name}-web"  # compose.yaml names it ${COMPOSE_PROJECT_NAME}-web
         self.build_seconds = 0.0
+        self.proxy_environment: dict[str, str] = {}  # SITE_ADDRESS, ... as if set in .env
 
     def compose(self, *args: str, files: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
         """`docker compose` in the project; extra files (overrides) come after compose.yaml."""
         chosen = [arg for file in ("compose.yaml", *files) for arg in ("-f", str(file))]
         command = ["docker", "compose", "-p", self.name, *(chosen if files else []), *args]
-        # The same WEB_PORT every time: a different one would make `up` recreate `web`.
-        return run(command, cwd=self.path, WEB_HOST="127.0.0.1", WEB_PORT=str(self.port))
+        # The same ports every time: a different one would make `up` recreate the proxy.
+        ports = {"WEB_PORT": str(self.port), "WEB_HTTPS_PORT": str(self.https_port)}
+        return run(command, cwd=self.path, WEB_HOST="127.0.0.1", **ports, **self.proxy_environment)
 
     def services(self) -> dict[str, dict]:
         """`docker compose ps -a` by service: State, Health, ExitCode, ..."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from support.generate import explain, run
 from support.load import Load, LoadResult
 
-VERSION_URL = "/static/version.txt"  # WhiteNoise serves every file under staticfiles/
+VERSION_URL = "/"  # each variant's home page template is its tag: served by gunicorn
 
 # v3: gunicorn's settings point at a database host that does not exist, so /healthz passes and
 # /readyz fails ("database unreachable"), while `manage.py migrate` still works. It stands for a
@@ -71,6 +71,7 @@ def report(result: LoadResult) -> str:
     )
 
 
-def environment(name: str, port: int) -> dict[str, str]:
+def environment(stack) -> dict[str, str]:
     """What deploy.py needs from the environment to act on this test's compose project."""
-    return {"COMPOSE_PROJECT_NAME": name, "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
+    ports = {"WEB_PORT": str(stack.port), "WEB_HTTPS_PORT": str(stack.https_port)}
+    return {"COMPOSE_PROJECT_NAME": stack.name, "WEB_HOST": "127.0.0.1", **ports}

@@ -53,7 +53,7 @@ class DeployHost:
     def __init__(self, stack: Stack):
         self.stack = stack
         self.path = stack.path
-        self.env = environment(stack.name, stack.port)
+        self.env = environment(stack)
 
     def image(self, tag: str) -> str:
         return f"{self.stack.name}-app:{tag}"
@@ -97,13 +97,14 @@ def host(tmp_path_factory):
         built = stack.compose("build")
         assert built.returncode == 0, explain(built)
         base = stack.image
+        home = f"{project.name}/templates/{project.name}/home.html"  # the variant's tag
         for tag in ("v1", "v2"):
-            build_variant(base, host.image(tag), variants / tag, {"staticfiles/version.txt": tag})
+            build_variant(base, host.image(tag), variants / tag, {home: tag})
         build_variant(
             base,
             host.image("v3"),
             variants / "v3",
-            {"staticfiles/version.txt": "v3", "unready_settings.py": UNREADY_SETTINGS},
+            {home: "v3", "unready_settings.py": UNREADY_SETTINGS},
             env="DJANGO_SETTINGS_MODULE=unready_settings",
         )
         migration_settings = (
@@ -115,7 +116,7 @@ def host(tmp_path_factory):
             host.image("v3-migration"),
             variants / "v3-migration",
             {
-                "staticfiles/version.txt": "v3-migration",
+                home: "v3-migration",
                 "failing_migrations/__init__.py": "",
                 "failing_migrations/0001_fails.py": FAILING_MIGRATION,
                 "migration_settings.py": migration_settings,
@@ -147,8 +148,9 @@ def test_deploy_v2_replaces_v1(host):
         host.image("v2"),
         host.image("v1"),
     )
-    # Users saw v1, then v2, never an error page: only refused connections during the swap.
+    # Users saw v1, then v2, and no failed request: the proxy held them during the swap.
     assert set(outcome.load.bodies()) <= {"v1", "v2"}
+    assert outcome.load.failures == []
     assert "candidate" in outcome.history["seconds"]  # the canary ran before the swap
 
 

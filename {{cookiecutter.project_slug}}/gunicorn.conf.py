@@ -45,6 +45,11 @@ backlog = env["GUNICORN_BACKLOG"]
 timeout = env["GUNICORN_TIMEOUT"]
 graceful_timeout = env["GUNICORN_GRACEFUL_TIMEOUT"]
 
+# The scheme (https or http) comes from X-Forwarded-Proto, the one header every proxy sets and
+# ours overwrites, and only from the proxies in FORWARDED_ALLOW_IPS; gunicorn's other two
+# (X-Forwarded-Ssl, X-Forwarded-Protocol) would pass through a proxy unchecked.
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+
 # Oversized requests are refused before Django sees them.
 limit_request_line = env["GUNICORN_LIMIT_REQUEST_LINE"]
 limit_request_fields = env["GUNICORN_LIMIT_REQUEST_FIELDS"]

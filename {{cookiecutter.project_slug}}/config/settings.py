@@ -88,9 +88,8 @@ SECURE_SSL_REDIRECT = env["DJANGO_SECURE_SSL_REDIRECT"]
 SECURE_HSTS_SECONDS = env["DJANGO_SECURE_HSTS_SECONDS"]
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env["DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS"]
 SECURE_HSTS_PRELOAD = env["DJANGO_SECURE_HSTS_PRELOAD"]
-# The TLS-terminating proxy in front sets X-Forwarded-Proto; it must overwrite a client's copy.
-if env["DJANGO_SECURE_PROXY_SSL_HEADER"]:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# No SECURE_PROXY_SSL_HEADER: Django would trust X-Forwarded-Proto from any client. gunicorn
+# sets the scheme from it only for the proxies in FORWARDED_ALLOW_IPS (gunicorn.conf.py).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env["DJANGO_SECURE_COOKIES"]
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

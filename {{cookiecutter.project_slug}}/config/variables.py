@@ -37,7 +37,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # slow clients cannot take every worker (docs/production.md, "Threads and slow clients").
 CONNECTIONS = 64
 # What .env.example sets, and why.
-PLAIN_HTTP = "Set for a local run over plain HTTP: remove it behind a TLS-terminating proxy."
+PLAIN_HTTP = "Set for a local run over plain HTTP: remove it once SITE_ADDRESS names a domain."
 FRESH_SECRET = Example("replace-me", "The generator put a fresh one in .env.")
 BIND_ADDRESS = re.compile(r"unix:.+|(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
 
@@ -125,13 +125,6 @@ DJANGO = Section(
             True,
             "Session and CSRF cookies over HTTPS only.",
             example=Example("false", PLAIN_HTTP),
-        ),
-        Variable(
-            "DJANGO_SECURE_PROXY_SSL_HEADER",
-            BOOLEAN,
-            True,
-            "Trust X-Forwarded-Proto: https from the proxy in front, which must overwrite a "
-            "client's own.",
         ),
         Variable(
             "DJANGO_ADMIN_URL",
@@ -284,8 +277,10 @@ def _valid_bind(address: str) -> bool:
 
 
 def _threads(values) -> int:
-    # An explicit sync class keeps its one thread; otherwise CONNECTIONS across the workers.
-    if values.given.get("GUNICORN_WORKER_CLASS") == "sync":
+    # Behind a buffering proxy, or with an explicit sync class: one thread. Otherwise
+    # CONNECTIONS across the workers, so that slow clients cannot take them all.
+    given_class = values.given.get("GUNICORN_WORKER_CLASS")
+    if given_class == "sync" or (given_class is None and values["GUNICORN_BEHIND_PROXY"]):
         return 1
     return math.ceil(CONNECTIONS / values["GUNICORN_WORKERS"])
 
@@ -322,6 +317,13 @@ GUNICORN = Section(
             "Port to listen on when GUNICORN_BIND is not set (platforms like Heroku set it).",
         ),
         Variable(
+            "GUNICORN_BEHIND_PROXY",
+            BOOLEAN,
+            False,
+            "A proxy in front reads each request whole and logs it (compose.yaml sets this): "
+            "then sync workers and no access log are the defaults.",
+        ),
+        Variable(
             "GUNICORN_WORKERS",
             integer(1, 256),
             lambda values: values["WEB_CONCURRENCY"] or cpus.default_workers(),
@@ -342,7 +344,10 @@ GUNICORN = Section(
             integer(1, 64),
             _threads,
             "Threads per worker; 1 means sync workers.",
-            shown_default=f"{CONNECTIONS} / workers, rounded up; 1 for GUNICORN_WORKER_CLASS=sync",
+            shown_default=(
+                f"{CONNECTIONS} / workers, rounded up; 1 behind a proxy or for "
+                "GUNICORN_WORKER_CLASS=sync"
+            ),
         ),
         Variable(
             "GUNICORN_WORKER_CLASS",
@@ -409,8 +414,9 @@ GUNICORN = Section(
         Variable(
             "GUNICORN_ACCESS_LOG",
             BOOLEAN,
-            True,
+            lambda values: not values["GUNICORN_BEHIND_PROXY"],
             "One line per request on stdout, with its duration.",
+            shown_default="on; off behind a proxy, which logs each request itself",
         ),
         Variable(
             "GUNICORN_LIMIT_REQUEST_LINE",
@@ -442,9 +448,51 @@ GUNICORN = Section(
             "FORWARDED_ALLOW_IPS",
             Kind("IPs or CIDRs, comma-separated, or *"),
             "127.0.0.1,::1",
-            "Proxies whose X-Forwarded-* headers gunicorn trusts; gunicorn reads it itself, "
-            "from the real environment only.",
+            "Proxies whose X-Forwarded-Proto gunicorn (and so Django) trusts; gunicorn reads "
+            "it itself, from the real environment only.",
             used_in="gunicorn itself",
+        ),
+    ),
+)
+
+
+# --- The proxy in front (Caddy) -----------------------------------------------------------------
+
+PROXY = Section(
+    "The proxy in front (Caddy)",
+    "Caddyfile",
+    (
+        Variable(
+            "SITE_ADDRESS",
+            Kind("http://, or domain names, comma-separated"),
+            "http://",
+            "http://: plain HTTP for any host name. The site's domain names: HTTPS, with "
+            "certificates the proxy obtains and renews itself, and HTTP redirected to it.",
+        ),
+        Variable(
+            "PROXY_CERTIFICATE_ISSUER",
+            Kind("acme or internal"),
+            "acme",
+            "Where certificates come from: acme, a public CA (Let's Encrypt); internal, the "
+            "proxy's own CA (for tests and private networks).",
+        ),
+        Variable(
+            "PROXY_UPSTREAM",
+            Kind("host:port"),
+            "web:8000",
+            "Where gunicorn listens (to run the Caddyfile outside compose).",
+        ),
+        Variable(
+            "PROXY_STATIC_ROOT",
+            Kind("a folder"),
+            "/srv/static",
+            "The collected static files the proxy serves (compose.yaml's static volume).",
+        ),
+        Variable(
+            "PROXY_ADMIN",
+            Kind("host:port, or off"),
+            "localhost:2019",
+            "Caddy's admin endpoint, inside the proxy's container only; its healthcheck asks it.",
         ),
     ),
 )
@@ -460,13 +508,19 @@ COMPOSE = Section(
             "WEB_HOST",
             Kind("an address of this host"),
             "127.0.0.1",
-            "Address the site is published on; 127.0.0.1: this machine only.",
+            "Address the proxy is published on; 127.0.0.1: this machine only, 0.0.0.0: all.",
         ),
         Variable(
             "WEB_PORT",
             Kind("a port"),
             8000,
-            "Port the site is published on.",
+            "Port the proxy is published on for HTTP (80 for a public site).",
+        ),
+        Variable(
+            "WEB_HTTPS_PORT",
+            Kind("a port"),
+            8443,
+            "Port the proxy is published on for HTTPS, TCP and UDP (443 for a public site).",
         ),
 {%- if cookiecutter.database == "postgresql" %}
         Variable(
@@ -502,7 +556,7 @@ SOURCE = Section(
     ),
 )
 
-SECTIONS = (DJANGO, DATABASE, MAIL, LOGS, GUNICORN, COMPOSE, SOURCE)
+SECTIONS = (DJANGO, DATABASE, MAIL, LOGS, GUNICORN, PROXY, COMPOSE, SOURCE)
 VARIABLES = tuple(variable for section in SECTIONS for variable in section.variables)
 
 

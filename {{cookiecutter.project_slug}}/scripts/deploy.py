@@ -9,14 +9,14 @@ Python 3.10+ and Docker Compose v2. Steps, each timed:
 1. pull IMAGE, unless the engine already has it (a commit-SHA tag never changes; --pull always
    for tags that move);
 2. run the one-shot `migrate` service with IMAGE (starts the database first if needed);
-3. canary: start IMAGE as a second, unpublished `web` container and wait for its /readyz, so a
-   broken image is rejected while the current one keeps serving (--no-canary skips this on
-   hosts too small for two web containers);
-4. swap: `docker compose up -d web` replaces the running container. Compose stops the old one
-   before starting the new one on the same published port: requests fail for the few seconds
-   between (a reverse proxy in front is the way to zero downtime);
-5. wait for /readyz on the published port; if it does not pass within --timeout, put the
-   previous image back and exit non-zero.
+3. canary: start IMAGE as a second `web` container that takes no traffic and wait for its
+   /readyz, so a broken image is rejected while the current one keeps serving (--no-canary
+   skips this on hosts too small for two web containers);
+4. swap: the one-shot `static` copies IMAGE's static files to the proxy's volume, then
+   `docker compose up -d web proxy` replaces the web container (and starts the proxy on a
+   first deploy). The proxy holds requests while the new gunicorn starts: none fails;
+5. wait for /readyz through the proxy; if it does not pass within --timeout, put the previous
+   image back (its static files too) and exit non-zero.
 
 Migrations are not rolled back: each release's migrations must work with the previous release's
 code (add first, remove a release later). Records, next to compose.yaml: .deploy/current and
@@ -41,6 +41,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RECORDS = PROJECT_DIR / ".deploy"
 COMPOSE_FILES = ("compose.yaml", "compose.deploy.yaml")
 CONTAINER_PORT = "8000"  # the port gunicorn listens on inside the container (compose.yaml)
+PROXY_PORT = "80"  # the proxy's plain-HTTP port inside its container (compose.yaml)
 ANY_ADDRESS = {"0.0.0.0", "::", "[::]", ""}  # noqa: S104  (published everywhere: ask loopback)
 LOGS_SHOWN = 30  # lines of a failed container's log printed with the reason
 # Longer than the database pool's wait (DATABASE_POOL_TIMEOUT, 10 s), so a /readyz that waits
@@ -152,8 +153,9 @@ class Host:
         return None if result.returncode == 0 else (result.stderr.strip() or "not ready")
 
     def published_readyz(self) -> str | None:
-        """http://host:port/readyz as users reach web, or None when it publishes no port."""
-        address = self.compose("port", "web", CONTAINER_PORT, quiet=True).stdout.strip()
+        """http://host:port/readyz as users reach web (through the proxy), or None when the
+        proxy publishes no port."""
+        address = self.compose("port", "proxy", PROXY_PORT, quiet=True).stdout.strip()
         if not address:
             return None
         host, port = address.rsplit(":", 1)
@@ -244,8 +246,11 @@ class Deploy:
         raise DeployError(f"rolled back to {self.previous}: {reason}")
 
     def switch_to(self, image: str) -> str | None:
-        """Run web on `image`; None once it is ready, else why not."""
-        result = self.host.compose("up", "--detach", "--no-deps", "web", image=image)
+        """Serve `image`'s static files and run web on it; None once it is ready, else why."""
+        copied = self.host.compose("run", "--rm", "--no-deps", "static", image=image)
+        if copied.returncode != 0:
+            return f"copying the static files failed (exit {copied.returncode})"
+        result = self.host.compose("up", "--detach", "--no-deps", "web", "proxy", image=image)
         if result.returncode != 0:
             return f"docker compose up failed (exit {result.returncode})"
         container = self.host.web_container()

@@ -291,6 +291,10 @@ def test_every_variable_is_used_where_the_docs_say(name):
     if used_in.name == "compose.yaml":  # compose applies the default itself: the same one
         default = f":-{variable.default}}}" if variable.default else ":?"
         assert "${" + name + default in text
+    elif used_in.name == "Caddyfile":  # Caddy applies the default itself: the same one
+        assert "{$" + f"{name}:{variable.default}}}" in text
+        compose = (PROJECT / "compose.yaml").read_text()
+        assert f"- {name}\n" in compose  # passed on from .env only when set there
     else:  # in that file, or in the default of a variable used there
         assert f'"{name}"' in text or re.search(rf"values\[['\"]{name}['\"]\]", DECLARATIONS)
 
