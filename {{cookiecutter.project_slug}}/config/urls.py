@@ -1,4 +1,4 @@
-"""URL routes. /healthz and /readyz are answered earlier, by HealthCheckMiddleware."""
+"""URL routes. The probes are answered before these (config/wsgi.py, HealthCheckMiddleware)."""
 
 from django.conf import settings
 from django.contrib import admin

@@ -68,10 +68,25 @@ def test_gunicorn_resolves_the_defaults():
         "limit_request_fields": "100",
         "limit_request_field_size": "8190",
         "control_socket_disable": "True",
+        "logger_class": "config.access_log.AccessLogger",
+        "secure_scheme_headers": "{'X-FORWARDED-PROTO': 'https'}",
     }
     assert {name: config[name] for name in expected} == expected
-    for atom in ("M", "s", "m", "U", "B", "h"):  # ms, status, method, path, bytes, remote
-        assert f"%({atom})s" in config["access_log_format"]
+
+
+def test_behind_a_proxy_the_defaults_are_sync_workers_without_an_access_log():
+    def chosen(**env: str) -> tuple[str, str, str]:
+        config = resolved(GUNICORN_BEHIND_PROXY="true", **env)
+        return config["worker_class"], config["threads"], config["accesslog"]
+
+    assert chosen() == ("sync", "1", "None")
+    # What is set explicitly still wins.
+    assert chosen(GUNICORN_THREADS="4", GUNICORN_ACCESS_LOG="on") == ("gthread", "4", "-")
+
+
+def test_json_logs_give_json_access_lines():
+    config = resolved(DJANGO_LOG_FORMAT="json")
+    assert config["logger_class"] == "config.access_log.JsonAccessLogger"
 
 
 def test_gunicorn_resolves_what_the_environment_sets():
