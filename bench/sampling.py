@@ -1,7 +1,11 @@
-"""The memory of a server's processes, sampled in the background while a load runs."""
+"""The memory of a server's processes, sampled in the background while a load runs, and the
+CPU time they used, read before and after it."""
 
+import contextlib
+import os
 import threading
 import time
+from pathlib import Path
 
 from support.server import Server
 
@@ -48,3 +52,30 @@ class RssSampler:
                 if pid != self.server.pid:
                     series.setdefault(pid, []).append((round(seconds, 2), round(size / MIB, 1)))
         return series
+
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and all its live descendants, from /proc/PID/task/*/children."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError, ValueError):
+                queue += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) used so far by a process tree: each live process's own,
+    plus what its reaped children used (cutime, cstime), so a worker that exited in between
+    (recycled) still counts, through its master."""
+    ticks = 0
+    for member in _tree(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+            ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / TICKS

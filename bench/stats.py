@@ -3,7 +3,24 @@ headline numbers. Pure functions of the results' JSON."""
 
 from statistics import median
 
-from bench.plan import BASELINE, GUNICORN_DEFAULTS, GUNICORN_TWO_SYNC
+from bench.plan import (
+    BASELINE,
+    CADDY_FLOOR,
+    GUNICORN_DEFAULTS,
+    GUNICORN_TWO_SYNC,
+    PEERS,
+    PROXY,
+    UNPINNED,
+    WSGI_FLOOR,
+)
+
+# The issue's targets (bench figures, never timed tests).
+TARGET_URLS = ("home", "page", "static", "healthz")
+TARGET_CONNECTIONS = 64
+MIN_PEERS_RPS_RATIO = 1.0  # the defaults' throughput over the peers', at least
+MAX_PEERS_P99_RATIO = 1.5  # the defaults' p99 over the peers', at most
+MIN_RUNSERVER_RPS_RATIO = 3.0  # the defaults' home page over runserver's
+MAX_FLOOR_CPU_RATIO = 1.5  # CPU per request over its floor's
 
 ERROR_KINDS = ("non2xx", "connect", "read", "write", "timeout")
 
@@ -14,7 +31,18 @@ def summarize(runs: list[dict]) -> dict:
     p50 = [run["p50_ms"] for run in runs]
     p99 = [run["p99_ms"] for run in runs]
     errors = {kind: sum(run[kind] for run in runs) for kind in ERROR_KINDS}
+    cpu = [run["cpu_ms_per_request"] for run in runs if "cpu_ms_per_request" in run]
+    by_process: dict[str, list[float]] = {}
+    for run in runs:
+        for name, value in run.get("cpu_ms_per_request_by_process", {}).items():
+            by_process.setdefault(name, []).append(value)
     return {
+        "cpu_ms_per_request_median": round(median(cpu), 4) if cpu else None,
+        "cpu_ms_per_request_min": round(min(cpu), 4) if cpu else None,
+        "cpu_ms_per_request_max": round(max(cpu), 4) if cpu else None,
+        "cpu_ms_per_request_by_process": {
+            name: round(median(values), 4) for name, values in by_process.items()
+        },
         "repeats": len(runs),
         "requests": sum(run["requests"] for run in runs),
         "rps_median": round(median(rps), 1),
@@ -61,15 +89,22 @@ def add_summaries(results: dict) -> None:
         row["summary"]["workers_recycled"] = sum(recycled)
 
 
-def point(results: dict, server: str, url: str, connections: int) -> dict | None:
+def point(
+    results: dict, server: str, url: str, connections: int, placement: str = UNPINNED
+) -> dict | None:
     for candidate in results["matrix"]["points"]:
-        if (candidate["server"], candidate["url"], candidate["connections"]) == (
-            server,
-            url,
-            connections,
-        ):
+        if (
+            candidate["server"],
+            candidate["url"],
+            candidate["connections"],
+            candidate.get("placement", UNPINNED),
+        ) == (server, url, connections, placement):
             return candidate["summary"]
     return None
+
+
+def placements(results: dict) -> list[str]:
+    return [p["key"] for p in results["matrix"].get("placements", [{"key": UNPINNED}])]
 
 
 def _ratio(value: float, baseline: float) -> float | None:
@@ -77,13 +112,15 @@ def _ratio(value: float, baseline: float) -> float | None:
 
 
 def ratios(results: dict) -> list[dict]:
-    """Each server against runserver at the same URL and connection count (medians)."""
+    """Each server against runserver at the same URL, connection count and placement
+    (medians)."""
     rows = []
     memory = {s["key"]: max(s["idle_rss_mib"]) for s in results["matrix"]["servers"]}
     for candidate in results["matrix"]["points"]:
         if candidate["server"] == BASELINE:
             continue
-        base = point(results, BASELINE, candidate["url"], candidate["connections"])
+        placement = candidate.get("placement", UNPINNED)
+        base = point(results, BASELINE, candidate["url"], candidate["connections"], placement)
         if base is None:
             continue
         own = candidate["summary"]
@@ -92,6 +129,7 @@ def ratios(results: dict) -> list[dict]:
                 "server": candidate["server"],
                 "url": candidate["url"],
                 "connections": candidate["connections"],
+                "placement": placement,
                 "rps": _ratio(own["rps_median"], base["rps_median"]),
                 "p50": _ratio(own["p50_ms_median"], base["p50_ms_median"]),
                 "p99": _ratio(own["p99_ms_median"], base["p99_ms_median"]),
@@ -142,14 +180,168 @@ def headline(results: dict) -> dict:
     figures["leak_worker_peak_mib"] = {
         str(run["max_requests"]): run["worker_peak_rss_mib"] for run in leak
     }
+    figures["peers"] = against_peers(results)
+    figures["cpu"] = cpu_comparisons(results)
+    figures["targets"] = targets(results, figures)
     return figures
+
+
+def _errors(summary: dict) -> int:
+    return summary["failed"] + summary["socket_errors"]
+
+
+def against_peers(results: dict) -> list[dict]:
+    """The defaults over the peers' setup, each URL, placement and connection count both ran."""
+    rows = []
+    for placement in placements(results):
+        for url in results["matrix"]["urls"]:
+            for count in results["settings"]["connections"]:
+                own = point(results, GUNICORN_DEFAULTS.key, url["key"], count, placement)
+                peers = point(results, PEERS.key, url["key"], count, placement)
+                if not (own and peers):
+                    continue
+                rows.append(
+                    {
+                        "url": url["key"],
+                        "connections": count,
+                        "placement": placement,
+                        "defaults_rps": own["rps_median"],
+                        "peers_rps": peers["rps_median"],
+                        "rps_ratio": _ratio(own["rps_median"], peers["rps_median"]),
+                        "defaults_p99_ms": own["p99_ms_median"],
+                        "peers_p99_ms": peers["p99_ms_median"],
+                        "p99_ratio": _ratio(own["p99_ms_median"], peers["p99_ms_median"]),
+                        "defaults_errors": _errors(own),
+                        "peers_errors": _errors(peers),
+                        "defaults_cpu_ms": own["cpu_ms_per_request_median"],
+                        "peers_cpu_ms": peers["cpu_ms_per_request_median"],
+                    }
+                )
+    return rows
+
+
+def _cpu(results, server, url, count, placement) -> float | None:
+    summary = point(results, server, url, count, placement)
+    return summary["cpu_ms_per_request_median"] if summary else None
+
+
+def cpu_comparisons(results: dict) -> list[dict]:
+    """CPU-ms per request, side by side: /healthz over the raw WSGI floor, the static file
+    through the proxy over Caddy's file_server floor, and the proxy's overhead (the proxy
+    tier against gunicorn alone, and Caddy's own share), at each placement and count."""
+    rows = []
+    for placement in placements(results):
+        for count in results["settings"]["connections"]:
+            pairs = [
+                ("healthz", GUNICORN_DEFAULTS.key, WSGI_FLOOR.key, "healthz over raw WSGI floor"),
+                ("static", PROXY.key, CADDY_FLOOR.key, "static via proxy over Caddy floor"),
+            ]
+            for url, server, floor, label in pairs:
+                own, base = (_cpu(results, key, url, count, placement) for key in (server, floor))
+                if own is not None and base is not None:
+                    rows.append(
+                        {
+                            "kind": "floor",
+                            "label": label,
+                            "url": url,
+                            "server": server,
+                            "floor": floor,
+                            "connections": count,
+                            "placement": placement,
+                            "cpu_ms": own,
+                            "floor_cpu_ms": base,
+                            "ratio": _ratio(own, base),
+                        }
+                    )
+            for url in results["matrix"]["urls"]:
+                proxied = point(results, PROXY.key, url["key"], count, placement)
+                direct = _cpu(results, GUNICORN_DEFAULTS.key, url["key"], count, placement)
+                if not proxied or direct is None:
+                    continue
+                own = proxied["cpu_ms_per_request_median"]
+                rows.append(
+                    {
+                        "kind": "proxy",
+                        "label": "proxy tier over gunicorn alone",
+                        "url": url["key"],
+                        "connections": count,
+                        "placement": placement,
+                        "cpu_ms": own,
+                        "direct_cpu_ms": direct,
+                        "overhead_cpu_ms": round(own - direct, 4),
+                        "by_process": proxied["cpu_ms_per_request_by_process"],
+                        "ratio": _ratio(own, direct),
+                    }
+                )
+    return rows
+
+
+def targets(results: dict, figures: dict) -> list[dict]:
+    """The issue's targets, each met, not met, or not measured (None), unpinned at 64."""
+    count, rows = TARGET_CONNECTIONS, []
+
+    def add(name: str, text: str, met: bool | None, value: str) -> None:
+        rows.append({"name": name, "text": text, "met": met, "value": value})
+
+    peers = {
+        r["url"]: r
+        for r in figures["peers"]
+        if r["placement"] == UNPINNED and r["connections"] == count
+    }
+    for url in TARGET_URLS:
+        row = peers.get(url)
+        text = (
+            f"{url}: defaults / peers >= {MIN_PEERS_RPS_RATIO:g}x requests/s, "
+            f"p99 <= {MAX_PEERS_P99_RATIO:g}x the peers', 0 errors (unpinned, {count} conn.)"
+        )
+        if row is None or row["rps_ratio"] is None or row["p99_ratio"] is None:
+            add(f"peers-{url}", text, None, "not measured")
+            continue
+        met = (
+            row["rps_ratio"] >= MIN_PEERS_RPS_RATIO
+            and row["p99_ratio"] <= MAX_PEERS_P99_RATIO
+            and row["defaults_errors"] == 0
+        )
+        value = (
+            f"{row['rps_ratio']:.2f}x requests/s, p99 {row['p99_ratio']:.2f}x, "
+            f"{row['defaults_errors']} errors"
+        )
+        add(f"peers-{url}", text, met, value)
+    home = figures["by_url"].get("home")
+    text = f"home: defaults >= {MIN_RUNSERVER_RPS_RATIO:g}x runserver's requests/s ({count} conn.)"
+    if home and home["rps_ratio"] is not None and figures["connections"] == count:
+        met = home["rps_ratio"] >= MIN_RUNSERVER_RPS_RATIO
+        add("runserver-home", text, met, f"{home['rps_ratio']:.2f}x")
+    else:
+        add("runserver-home", text, None, "not measured")
+    for url, name in (("healthz", "floor-wsgi"), ("static", "floor-caddy")):
+        row = next(
+            (
+                r
+                for r in figures["cpu"]
+                if r["kind"] == "floor"
+                and r["url"] == url
+                and r["placement"] == UNPINNED
+                and r["connections"] == count
+            ),
+            None,
+        )
+        what = "/healthz CPU per request" if url == "healthz" else "static via proxy CPU"
+        floor = "the raw WSGI floor's" if url == "healthz" else "the Caddy floor's"
+        text = f"{what} <= {MAX_FLOOR_CPU_RATIO:g}x {floor} (unpinned, {count} conn.)"
+        if row is None or row["ratio"] is None:
+            add(name, text, None, "not measured")
+        else:
+            value = f"{row['ratio']:.2f}x ({row['cpu_ms']:.3f} / {row['floor_cpu_ms']:.3f} ms)"
+            add(name, text, row["ratio"] <= MAX_FLOOR_CPU_RATIO, value)
+    return rows
 
 
 def keeps_alive(server: dict) -> bool:
     """From gunicorn's resolved settings: sync workers, and gthread ones with keepalive 0,
     close the connection after every response; runserver keeps it."""
     config = server["configuration"]
-    if config is None:  # runserver
+    if server.get("kind") in ("proxy", "caddy") or config is None:  # Caddy; runserver
         return True
     return config["worker_class"] != "sync" and config["keepalive"] > 0
 

@@ -1,4 +1,4 @@
-"""The project's own URLs, plus the misbehaving views of support_views under /test/."""
+"""The project's own URLs, plus the test views of support_views under /test/."""
 
 import support_views
 from config.urls import urlpatterns as project_urlpatterns
@@ -10,5 +10,6 @@ urlpatterns = [
     path("test/cpu", support_views.cpu),
     path("test/leak", support_views.leak),
     path("test/exit", support_views.exit_process),
+    path("test/page", support_views.page),
     *project_urlpatterns,
 ]
