@@ -18,6 +18,9 @@ class Pinning:
     server: list[int] | None
     cpu_experiment_server: list[int] | None  # experiment 3 needs two cores for the server
     note: str
+    # Every CPU this process may use, read before it pins itself to the client's: the
+    # unpinned runs get them all, for the server and the client alike.
+    every: list[int] | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -47,7 +50,7 @@ def plan_pinning(enabled: bool = True) -> Pinning:
     )
     shared = "; it shares CPU 0 with wrk" if set(two_cores) & set(client) else ""
     note += f" Experiment 3 (CPU-bound) runs its servers on CPUs {_list(two_cores)}{shared}."
-    return Pinning(client, server, two_cores, note)
+    return Pinning(client, server, two_cores, note, every=cpus)
 
 
 def _list(cpus: list[int]) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench import caddy, load
-from bench.machine import Pinning, allowed_cpus, taskset
+from bench.machine import Pinning, taskset
 from bench.plan import (
     CONFIGURATION,
     PEERS_WORKERS,
@@ -101,7 +101,7 @@ class Runner:
     def placements(self) -> list[tuple[str, list[int] | None, list[int] | None]]:
         """(name, the servers' CPUs, the client's CPUs): unpinned, every CPU for both (named,
         since this process and so its children are pinned); pinned, when pinning is on."""
-        every = allowed_cpus() if self.pinning.server else None
+        every = self.pinning.every if self.pinning.server else None
         placements = [(UNPINNED, every, every)]
         if self.pinning.server:
             placements.append((PINNED, self.pinning.server, self.pinning.client))

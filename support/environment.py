@@ -7,7 +7,15 @@ from pathlib import Path
 
 VIEWS = Path(__file__).resolve().parent / "pythonpath"
 # Variables the project reads: the caller's own must not leak into its servers.
-INHERITED_OUT = ("GUNICORN_", "DJANGO_", "DATABASE_", "WEB_CONCURRENCY", "PORT", "ENV_FILE")
+INHERITED_OUT = (
+    "GUNICORN_",
+    "DJANGO_",
+    "DATABASE_",
+    "WEB_CONCURRENCY",
+    "PORT",
+    "ENV_FILE",
+    "FORWARDED_ALLOW_IPS",
+)
 
 
 def server_environment(workdir: Path, **overrides: str) -> dict[str, str]:

@@ -75,9 +75,12 @@ def test_every_server_url_connection_count_and_placement_was_measured(quick_run)
     _, results, _, _ = quick_run
     placements = [p["key"] for p in results["matrix"]["placements"]]
     assert placements == [UNPINNED, PINNED]  # 2 CPUs here: pinning is on
-    pinned = results["matrix"]["placements"][1]
+    unpinned, pinned = results["matrix"]["placements"]
     assert pinned["server_cpus"] and pinned["client_cpus"]
     assert not set(pinned["server_cpus"]) & set(pinned["client_cpus"])
+    # Unpinned: both get every CPU, not only the one the bench process pinned itself to.
+    every = set(pinned["server_cpus"]) | set(pinned["client_cpus"])
+    assert set(unpinned["server_cpus"]) == set(unpinned["client_cpus"]) == every
     points = {
         (p["server"], p["url"], p["connections"], p["placement"]): p
         for p in results["matrix"]["points"]

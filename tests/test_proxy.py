@@ -92,6 +92,18 @@ def test_proxy_runs_read_only_with_one_capability_and_is_healthy(stack):
     assert container["State"]["Health"]["Status"] == "healthy"
 
 
+def test_caddyfile_is_valid_and_formatted(stack):
+    """As docs/proxy.md tells users to check it, in the running proxy; and as `caddy fmt`
+    writes it, so that Caddy logs no warning at start."""
+    caddyfile = "/etc/caddy/Caddyfile"
+    valid = stack.compose("exec", "-T", "proxy", "caddy", "validate", "--config", caddyfile)
+    assert valid.returncode == 0, explain(valid)
+    formatted = stack.compose("exec", "-T", "proxy", "caddy", "fmt", caddyfile)
+    assert formatted.stdout == (stack.path / "Caddyfile").read_text()
+    logs = stack.compose("logs", "--no-log-prefix", "proxy").stdout
+    assert "not formatted" not in logs
+
+
 @pytest.mark.parametrize("path", ["/", "/healthz", "/static/missing.css", "/missing/"])
 def test_no_response_names_its_server(stack, path):
     response = get(stack.port, path, headers={})

@@ -102,8 +102,10 @@ def test_cpu_bound_requests_run_in_parallel_unlike_runserver(start_server, proje
     # put both on one worker's threads: docs/production.md, "Threads and connections").
     gunicorn = start_server(workers=2, GUNICORN_WORKERS="2", GUNICORN_THREADS="1")
     python = str(project / ".venv" / "bin" / "python")
+    # runserver serves plain HTTP and trusts no X-Forwarded-Proto: without this, a redirect.
     runserver = start_server(
-        command=[python, "manage.py", "runserver", "127.0.0.1:{port}", "--noreload"]
+        command=[python, "manage.py", "runserver", "127.0.0.1:{port}", "--noreload"],
+        DJANGO_SECURE_SSL_REDIRECT="false",
     )
     get(gunicorn.port, "/test/cpu?ms=10")  # first requests import the views
     get(runserver.port, "/test/cpu?ms=10")

@@ -1,6 +1,8 @@
-"""WhiteNoise serves hashed, compressed static files, cached for STATIC_HASHED_MAX_AGE."""
+"""WhiteNoise serves hashed, compressed static files, cached for STATIC_HASHED_MAX_AGE (and the
+proxy does the same: its Caddyfile states the same lifetime)."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -30,3 +32,9 @@ def test_compressed_copy_is_served_when_accepted(client, stylesheet_url, encodin
 def test_plain_copy_for_clients_without_compression(client, stylesheet_url):
     response = client.get(stylesheet_url, secure=True)
     assert "Content-Encoding" not in response
+
+
+def test_the_proxy_caches_hashed_files_as_long():
+    caddyfile = (Path(settings.BASE_DIR) / "Caddyfile").read_text()
+    max_age = settings.STATIC_HASHED_MAX_AGE
+    assert f'Cache-Control "max-age={max_age}, public, immutable"' in caddyfile
