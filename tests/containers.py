@@ -124,6 +124,10 @@ def views_override(folder: Path) -> Path:
         "volumes": [f"{code}:/views:ro"],
         "environment": {"PYTHONPATH": "/views", "DJANGO_SETTINGS_MODULE": "support_settings"},
     }
-    override = folder / "compose.views.yaml"
-    override.write_text(json.dumps({"services": {"web": web}}))  # JSON is YAML
-    return override
+    return web_override(folder / "compose.views.yaml", web)
+
+
+def web_override(path: Path, web: dict) -> Path:
+    """A compose override file at `path` that adds `web` to the `web` service."""
+    path.write_text(json.dumps({"services": {"web": web}}))  # JSON is YAML
+    return path

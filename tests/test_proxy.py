@@ -19,7 +19,7 @@ import pytest
 from support.client import HOST, IMMUTABLE, get
 from support.generate import cookiecutter, explain
 from support.load import Load
-from tests.containers import WAIT, Stack, require_docker
+from tests.containers import WAIT, Stack, require_docker, web_override
 from tests.runtime.sockets import Tricklers
 
 DOMAIN = "site.test"  # a reserved name (RFC 2606): never a real site
@@ -54,10 +54,7 @@ def stack(tmp_path_factory):
 
 def https_override(stack: Stack) -> tuple:
     """A compose override giving `web` the settings of a site served over HTTPS."""
-    override = stack.path / "compose.https.yaml"
-    web = {"environment": HTTPS_SETTINGS}
-    override.write_text(json.dumps({"services": {"web": web}}))  # JSON is YAML
-    return (override,)
+    return (web_override(stack.path / "compose.https.yaml", {"environment": HTTPS_SETTINGS}),)
 
 
 def container_id(stack: Stack, service: str) -> str:
