@@ -200,9 +200,10 @@ class Runner:
                 back_spec = replace(spec, kind="gunicorn", label=f"{spec.label}: gunicorn")
                 back = stack.enter_context(self._process(back_spec, cpus, env))
                 back.wait_ready(configuration["workers"])
+                _, root = caddy.floor_caddyfile(self.workdir, self.static_root)
                 front_env = self._caddy_env(
                     PROXY_UPSTREAM=f"{HOST}:{back.port}",
-                    PROXY_STATIC_ROOT=str(self.static_root),
+                    PROXY_ROOT=str(root),  # static/ in it: the floor's files, the same layout
                     PROXY_ADMIN="off",  # no admin endpoint: runs never clash on its port
                 )
                 # The project's own Caddyfile, as generated; SITE_ADDRESS names Caddy's port.

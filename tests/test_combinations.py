@@ -19,6 +19,8 @@ from tests.combinations import COMBINATIONS, label
 CONTEXT = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 UNRENDERED = re.compile(r"\{\{|\{%|\{#|cookiecutter")
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} in workflows: meant to be there
+# The docker CLI's Go templates in shell scripts: --format '{{.Swarm.NodeID}}'
+GO_TEMPLATE = re.compile(r"\{\{(?:\.|if |end\}).*?\}\}")
 
 
 class ComposeLoader(yaml.SafeLoader):
@@ -76,6 +78,8 @@ def test_nothing_is_left_unrendered(project):
             text = re.sub(r"\{%.*?%\}|\{\{.*?\}\}", "", path.read_text())
         elif ".github" in path.parts:
             text = GITHUB_EXPRESSION.sub("", path.read_text())
+        elif path.suffix == ".sh":
+            text = GO_TEMPLATE.sub("", path.read_text())
         else:
             text = path.read_text()
         leftovers += [f"{path.name}: {match}" for match in UNRENDERED.findall(text)]
@@ -89,6 +93,9 @@ def test_files_match_the_options(project):
     assert (root / ".python-version").read_text().strip() == project.option("python_version")
     assert (root / "uv.lock").exists()
     assert not (root / ".locks").exists()
+    # Swarm and Kubernetes: replicas on several machines share a PostgreSQL server.
+    for path in ["deploy/swarm/stack.yaml", "deploy/kubernetes", "docs/swarm.md"]:
+        assert (root / path).exists() == (project.option("database") == "postgresql"), path
     assert ("psycopg" in (root / "uv.lock").read_text()) == (
         project.option("database") == "postgresql"
     )

@@ -110,17 +110,40 @@ def test_no_response_names_its_server(stack, path):
 
 @pytest.mark.parametrize("encoding", ["br", "gzip"])
 def test_proxy_serves_static_files_itself(stack, encoding):
-    page = get(stack.port, "/", headers={}).body.decode()
-    stylesheet = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', page)
-    assert stylesheet, page
-    response = get(stack.port, stylesheet[1], headers={"Accept-Encoding": encoding})
+    response = get(stack.port, hashed_stylesheet(stack), headers={"Accept-Encoding": encoding})
     assert response.status == 200
     assert response.headers["Cache-Control"] == IMMUTABLE
     assert response.headers["Content-Encoding"] == encoding
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    # Not Django's 404 page: the file server's own, naming no file and no server.
-    missing = get(stack.port, "/static/missing.css", headers={})
-    assert (missing.status, missing.body) == (404, b"404 Not Found")
+    assert "Cross-Origin-Opener-Policy" not in response.headers  # Django never saw it
+
+
+def hashed_stylesheet(stack) -> str:
+    """The path of the content-hashed stylesheet the home page links to."""
+    page = get(stack.port, "/", headers={}).body.decode()
+    stylesheet = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', page)
+    assert stylesheet, page
+    return stylesheet[1]
+
+
+def test_a_static_file_missing_from_the_volume_is_served_by_gunicorn(stack):
+    """A proxy without the files (the Swarm stack's, or one whose volume a release has not
+    filled yet) asks gunicorn, where WhiteNoise serves the same file with the same caching."""
+    stylesheet = hashed_stylesheet(stack)
+    on_disk = "/srv" + stylesheet
+    removed = stack.compose("run", "--rm", "--no-deps", "static", "rm", on_disk)
+    assert removed.returncode == 0, explain(removed)
+    try:
+        response = get(stack.port, stylesheet, headers={})
+        assert response.status == 200
+        assert response.headers["Cache-Control"] == IMMUTABLE
+        assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"  # Django's
+        missing = get(stack.port, "/static/missing.css", headers={})
+        assert missing.status == 404
+        assert missing.headers["X-Frame-Options"] == "DENY"  # Django's answer, not Caddy's
+    finally:
+        refilled = stack.compose("run", "--rm", "--no-deps", "static")
+        assert refilled.returncode == 0, explain(refilled)
 
 
 def test_a_body_of_10_mb_or_more_is_refused_before_gunicorn_sees_it(stack):

@@ -6,8 +6,10 @@ one bad value or many, start-up stops with one line per bad variable, naming it 
 accepts.
 """
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
 # Parses one variable with environs: (environs.Env, name) -> value; raises ValueError.
@@ -45,6 +47,12 @@ class Variable:
     rule: Rule | None = None
     used_in: str = ""  # where its value is used; its section's file unless set
     env_file: bool = True  # False: read from the real environment only
+
+    @property
+    def file_variable(self) -> str | None:
+        """NAME_FILE for a secret: the path of a file holding its value, as Docker's and
+        Kubernetes' secrets are mounted."""
+        return f"{self.name}_FILE" if self.secret and self.kind.parse else None
 
     @property
     def literal_default(self) -> str | None:
@@ -203,6 +211,8 @@ def read(sections: tuple[Section, ...], env_file: str) -> Values:
         except (OSError, ValueError) as error:
             problems.append(f"ENV_FILE={env_file!r} cannot be read: {error}")
     variables = {v.name: v for section in sections for v in section.variables if v.kind.parse}
+    for variable in variables.values():
+        problems += _read_from_file(env, variable)
     raw = {name: env.str(name, "").strip() for name in variables}
     given, bad = {}, set()
     for name, variable in variables.items():
@@ -219,6 +229,23 @@ def read(sections: tuple[Section, ...], env_file: str) -> Values:
     if problems:
         raise InvalidEnvironment(problems)
     return Values({name: values[name] for name in variables}, frozenset(given))
+
+
+def _read_from_file(env, variable: Variable) -> list[str]:
+    """A secret named by its NAME_FILE: the file's content becomes NAME, for the parsers and
+    for Django. Both set to different values is refused: which one wins would be a guess."""
+    path = env.str(variable.file_variable, "").strip() if variable.file_variable else ""
+    if not path:
+        return []
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        return [f"{variable.file_variable}={path!r} cannot be read: {reason}"]
+    if env.str(variable.name, "").strip() not in ("", value):  # equal: an earlier read set it
+        return [f"{variable.name} and {variable.file_variable} are both set: set one of them"]
+    os.environ[variable.name] = value
+    return []
 
 
 def _invalid(variable: Variable, raw: str, expected: str) -> str:

@@ -483,10 +483,11 @@ PROXY = Section(
             "Where gunicorn listens (to run the Caddyfile outside compose).",
         ),
         Variable(
-            "PROXY_STATIC_ROOT",
+            "PROXY_ROOT",
             Kind("a folder"),
-            "/srv/static",
-            "The collected static files the proxy serves (compose.yaml's static volume).",
+            "/srv",
+            "The folder whose static/ holds the collected files the proxy serves (compose.yaml's "
+            "static volume); a file not there is asked of gunicorn.",
         ),
         Variable(
             "PROXY_ADMIN",

@@ -51,12 +51,18 @@ def readme_table() -> str:
         cells = [
             f"`{variable.name}`",
             _cell(f"`{literal}`" if literal else variable.default_text),
-            _cell(variable.kind.accepts),
+            _cell(variable.kind.accepts + _from_file(variable)),
             _cell(variable.meaning),
             _link(variable.used_in),
         ]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def _from_file(variable) -> str:
+    if not variable.file_variable:
+        return ""
+    return f"; or in a file whose path is in `{variable.file_variable}` (Docker, Kubernetes secrets)"
 
 
 def _comment(text: str) -> list[str]:

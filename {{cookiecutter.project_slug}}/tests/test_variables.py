@@ -328,3 +328,50 @@ def test_a_changed_default_changes_the_readme_and_env_example_only(tmp_path):
     assert "| `GUNICORN_BACKLOG` | `1024` |" in (copy / "README.md").read_text()
     assert "# GUNICORN_BACKLOG=1024\n" in (copy / ".env.example").read_text()
     assert render(copy, "--check").returncode == 0
+
+
+# --- Secrets from files (Docker and Kubernetes mount them as files) ----------------------------
+
+KEY = "a-secret-key-read-from-a-file-that-is-long-enough-for-the-deploy-check-0123"
+
+
+def test_a_secret_is_read_from_the_file_its_file_variable_names(read, clean_environ, tmp_path):
+    secret = tmp_path / "django_secret_key"
+    secret.write_text(KEY + "\n")  # `docker secret create` and editors add a newline
+    clean_environ.delenv("DJANGO_SECRET_KEY")  # restored after the test, as the file sets it
+    assert read(DJANGO_SECRET_KEY_FILE=str(secret))["DJANGO_SECRET_KEY"] == KEY
+
+
+def test_a_secret_and_its_file_variable_both_set_are_refused(read, tmp_path):
+    secret = tmp_path / "django_secret_key"
+    secret.write_text(KEY)
+    with pytest.raises(InvalidEnvironment) as invalid:
+        read(DJANGO_SECRET_KEY_FILE=str(secret))  # the test run sets DJANGO_SECRET_KEY
+    assert invalid.value.lines == [
+        "DJANGO_SECRET_KEY and DJANGO_SECRET_KEY_FILE are both set: set one of them"
+    ]
+
+
+def test_reading_again_keeps_the_value_the_file_gave(read, clean_environ, tmp_path):
+    """gunicorn.conf.py and then Django's settings read the environment in one process."""
+    secret = tmp_path / "django_secret_key"
+    secret.write_text(KEY)
+    clean_environ.delenv("DJANGO_SECRET_KEY")
+    assert read(DJANGO_SECRET_KEY_FILE=str(secret))["DJANGO_SECRET_KEY"] == KEY
+    assert variables.read()["DJANGO_SECRET_KEY"] == KEY
+
+
+def test_an_unreadable_secret_file_is_named_with_the_reason(read, clean_environ, tmp_path):
+    clean_environ.delenv("DJANGO_SECRET_KEY")
+    missing = tmp_path / "missing"
+    with pytest.raises(InvalidEnvironment) as invalid:
+        read(DJANGO_SECRET_KEY_FILE=str(missing))
+    assert invalid.value.lines[0] == (
+        f"DJANGO_SECRET_KEY_FILE={str(missing)!r} cannot be read: No such file or directory"
+    )
+
+
+def test_only_secrets_have_a_file_variable():
+    with_files = {v.name for v in variables.VARIABLES if v.file_variable}
+    assert {"DJANGO_SECRET_KEY", "DATABASE_URL"} <= with_files
+    assert all(DECLARED[name].secret for name in with_files)
