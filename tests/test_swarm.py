@@ -132,9 +132,9 @@ def stack(swarm, tmp_path_factory):
     finally:
         print("\n".join(["", "Swarm rollouts (what the load saw):", *FIGURES]), file=sys.stderr)
         docker("stack", "rm", stack.name)
-        for _ in range(60):  # the stack's networks and volumes go once its tasks have
+        for _ in range(60):  # volumes and images go once the tasks' containers have (stopped too)
             if not docker(
-                "ps", "-q", "--filter", f"label=com.docker.stack.namespace={stack.name}"
+                "ps", "-aq", "--filter", f"label=com.docker.stack.namespace={stack.name}"
             ).stdout.strip():
                 break
             time.sleep(1)

@@ -62,7 +62,7 @@ def readme_table() -> str:
 def _from_file(variable) -> str:
     if not variable.file_variable:
         return ""
-    return f"; or in a file whose path is in `{variable.file_variable}` (Docker, Kubernetes secrets)"
+    return f"; or in a file named by `{variable.file_variable}` (Docker, Kubernetes secrets)"
 
 
 def _comment(text: str) -> list[str]:
