@@ -25,7 +25,7 @@ FLOOR_CADDYFILE = """\
 }
 
 http://:{$BENCH_PORT} {
-\troot * {$BENCH_ROOT}
+\troot * {$PROXY_ROOT}
 \tfile_server {
 \t\tprecompressed br gzip
 \t}

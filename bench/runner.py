@@ -26,17 +26,12 @@ from bench.plan import (
 from bench.project import python_of
 from bench.sampling import MIB, RssSampler, cpu_seconds
 from support.client import HOST, IMMUTABLE, get
+from support.environment import PLAIN_HTTP
 from support.generate import succeeded
 from support.server import Server, ServerFailed
 
 # Kept out of the peers' environment: every variable gunicorn.conf.py or gunicorn reads.
 PEERS_OUT = ("GUNICORN_", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS", "PORT", "SENDFILE")
-# What .env.example sets for a run over plain HTTP (config/variables.py, PLAIN_HTTP).
-PLAIN_HTTP = {
-    "DJANGO_SECURE_SSL_REDIRECT": "false",
-    "DJANGO_SECURE_HSTS_SECONDS": "0",
-    "DJANGO_SECURE_COOKIES": "false",
-}
 
 
 class BudgetExceeded(Exception):
@@ -200,10 +195,8 @@ class Runner:
                 back_spec = replace(spec, kind="gunicorn", label=f"{spec.label}: gunicorn")
                 back = stack.enter_context(self._process(back_spec, cpus, env))
                 back.wait_ready(configuration["workers"])
-                _, root = caddy.floor_caddyfile(self.workdir, self.static_root)
                 front_env = self._caddy_env(
                     PROXY_UPSTREAM=f"{HOST}:{back.port}",
-                    PROXY_ROOT=str(root),  # static/ in it: the floor's files, the same layout
                     PROXY_ADMIN="off",  # no admin endpoint: runs never clash on its port
                 )
                 # The project's own Caddyfile, as generated; SITE_ADDRESS names Caddy's port.
@@ -235,8 +228,10 @@ class Runner:
             _trim(log)
 
     def _caddy_env(self, **variables: str) -> dict[str, str]:
+        """Caddy's environment: PROXY_ROOT holds static/, the collected files, for the floor's
+        Caddyfile and the project's alike."""
         _, root = caddy.floor_caddyfile(self.workdir, self.static_root)
-        return caddy.caddy_environment(self.workdir, BENCH_ROOT=str(root), **variables)
+        return caddy.caddy_environment(self.workdir, PROXY_ROOT=str(root), **variables)
 
     def static_file(self) -> str:
         """The hashed stylesheet the home page links to, from the manifest collectstatic

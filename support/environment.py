@@ -16,6 +16,12 @@ INHERITED_OUT = (
     "ENV_FILE",
     "FORWARDED_ALLOW_IPS",
 )
+# What .env.example sets for a run over plain HTTP (config/variables.py, PLAIN_HTTP).
+PLAIN_HTTP = {
+    "DJANGO_SECURE_SSL_REDIRECT": "false",
+    "DJANGO_SECURE_HSTS_SECONDS": "0",
+    "DJANGO_SECURE_COOKIES": "false",
+}
 
 
 def server_environment(workdir: Path, **overrides: str) -> dict[str, str]:

@@ -17,17 +17,17 @@ import time
 import pytest
 
 from support.client import free_port, get
+from support.environment import PLAIN_HTTP
 from support.generate import cookiecutter, explain, run
 from tests.containers import docker, require_docker
 from tests.deploying import UNREADY_SETTINGS, build_variant, report, watching
 
-LOCAL_SETTINGS = """\
-SITE_ADDRESS=http://
-DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
-DJANGO_SECURE_SSL_REDIRECT=false
-DJANGO_SECURE_HSTS_SECONDS=0
-DJANGO_SECURE_COOKIES=false
-"""
+# settings.env for plain HTTP on loopback: no certificate, no redirect.
+LOCAL_SETTINGS = {
+    "SITE_ADDRESS": "http://",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    **PLAIN_HTTP,
+}
 RELEASES = ("v1", "v2", "v3", "v4")
 UNREADY = "v5-unready"
 FIGURES: list[str] = []  # one line per rollout, printed at the end of the module
@@ -47,7 +47,7 @@ class SwarmStack:
         return {"WEB_PORT": str(self.port), "WEB_HTTPS_PORT": str(self.https_port)}
 
     def deploy(self, label: str, tag: str, expect: int = 0):
-        """deploy.sh IMAGE under a light load: (its result, what the load saw, seconds)."""
+        """deploy.sh IMAGE under a light load: (its result, what the load saw)."""
         started = time.monotonic()
         with watching(self.port) as load:
             result = run(
@@ -124,8 +124,8 @@ def stack(swarm, tmp_path_factory):
             {home: UNREADY, "unready_settings.py": UNREADY_SETTINGS},
             env="DJANGO_SETTINGS_MODULE=unready_settings",
         )
-        # Plain HTTP on loopback, as .env.example's local settings: no certificate, no redirect.
-        (project / "deploy/swarm/settings.env").write_text(LOCAL_SETTINGS)
+        settings = "".join(f"{name}={value}\n" for name, value in LOCAL_SETTINGS.items())
+        (project / "deploy/swarm/settings.env").write_text(settings)
         initialized = run(["sh", "deploy/swarm/init.sh"], project)
         assert initialized.returncode == 0, explain(initialized)
         yield stack
@@ -188,9 +188,11 @@ def test_an_unready_release_is_rolled_back_by_swarm(stack):
 
 def test_gunicorn_in_a_one_cpu_task_starts_three_workers(stack):
     logs = docker("service", "logs", "--raw", f"{stack.name}_web")
-    configured = re.findall(r"Configuration: workers=(\d+) \(([^)]*\))", logs.stdout + logs.stderr)
+    configured = re.findall(
+        r"Configuration: (workers=\d+ \(2 x \d+ usable CPUs)", logs.stdout + logs.stderr
+    )
     assert configured, logs.stdout[-2000:]
-    assert {workers for workers, _ in configured} == {"3"}, configured  # 2 x 1 CPU + 1
+    assert set(configured) == {"workers=3 (2 x 1 usable CPUs"}, configured  # the task's limit
 
 
 def test_scaling_out_and_in_fails_no_request(stack):

@@ -16,7 +16,7 @@ ANY_ADDRESS = {"", "0.0.0.0", "[::]"}  # noqa: S104  (gunicorn listens there; we
 PROBES = ("/healthz", "/readyz")
 
 
-def probe_url(probe: str = "/healthz") -> str:
+def probe_url(probe: str) -> str:
     for address in os.environ.get("GUNICORN_BIND", "").split(","):
         address = address.strip()
         if address and not address.startswith("unix:"):

@@ -23,7 +23,8 @@ esac
 CADDYFILE_DIGEST=$(sha256sum Caddyfile | cut -c 1-12)
 WEB_IMAGE=$image
 export CADDYFILE_DIGEST WEB_IMAGE
-# --detach=false: returns once every service has converged, or Swarm has rolled one back.
+# --detach=false: returns once every service has converged, or Swarm has rolled one back;
+# its exit status tells less than web's state below, which says which of the two.
 docker stack deploy --detach=false --prune --with-registry-auth \
   --compose-file deploy/swarm/stack.yaml "$stack" || true
 
