@@ -28,8 +28,8 @@ RENDER_SCRIPT = "scripts/render_variables.py"
 OPTION_FILES = {
     ("ci", "github"): [".github"],
     ("ci", "gitlab"): [".gitlab-ci.yml"],
-    # Replicas on several machines share one database server: not a SQLite file.
-    ("database", "postgresql"): ["deploy", "docs/swarm.md", "docs/kubernetes.md"],
+    # Pods on several machines share one database server: not a SQLite file.
+    ("database", "postgresql"): ["deploy/kubernetes", "docs/kubernetes.md"],
 }
 LOCKS_DIR = ".locks"  # one uv.lock per database choice: their dependencies differ
 PROJECT_MODULES = {

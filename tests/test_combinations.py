@@ -23,13 +23,6 @@ GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} in workflows: mea
 GO_TEMPLATE = re.compile(r"\{\{(?:\.|if |end\}).*?\}\}")
 
 
-class ComposeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, plus the merge tags Compose adds (compose.deploy.yaml's !reset)."""
-
-
-ComposeLoader.add_constructor("!reset", lambda loader, node: None)
-
-
 class Project:
     """A generated project, with its options and its own virtualenv."""
 
@@ -93,8 +86,10 @@ def test_files_match_the_options(project):
     assert (root / ".python-version").read_text().strip() == project.option("python_version")
     assert (root / "uv.lock").exists()
     assert not (root / ".locks").exists()
-    # Swarm and Kubernetes: replicas on several machines share a PostgreSQL server.
-    for path in ["deploy/swarm/stack.yaml", "deploy/kubernetes", "docs/swarm.md"]:
+    # Swarm for every project; Kubernetes, whose pods share a database server, for PostgreSQL.
+    for path in ["deploy/swarm/stack.yaml", "deploy/swarm/deploy.sh", "docs/swarm.md"]:
+        assert (root / path).is_file(), path
+    for path in ["deploy/kubernetes", "docs/kubernetes.md"]:
         assert (root / path).exists() == (project.option("database") == "postgresql"), path
     assert ("psycopg" in (root / "uv.lock").read_text()) == (
         project.option("database") == "postgresql"
@@ -129,7 +124,7 @@ def test_ruff_is_clean(project):
 def test_yaml_and_toml_files_parse(project):
     for path in project_files(project):
         if path.suffix in {".yml", ".yaml"}:
-            assert yaml.load(path.read_text(), Loader=ComposeLoader) is not None, path
+            assert yaml.safe_load(path.read_text()) is not None, path
         elif path.suffix == ".toml" or path.name == "uv.lock":
             tomllib.loads(path.read_text())
 

@@ -7,10 +7,13 @@ project: probes on the port the image serves, a grace period longer than gunicor
 image's user, the migrate Job on the web pods' image and environment, selectors that meet,
 and the database connection budget that docs/kubernetes.md states. The project's own
 declarations (config/variables.py, config/cpus.py, the Dockerfile) give the expected values.
+deploy/kubernetes/deploy.sh runs as far as it can without a cluster: `--render` prints what it
+would apply, which must be the overlay's objects with the release's image, and as valid.
 Skipped without kubectl, except in CI (CI=true), where that is a failure.
 """
 
 import base64
+import copy
 import json
 import re
 import shutil
@@ -31,6 +34,15 @@ KUBERNETES_VERSIONS = ("1.32", "1.37")
 BASE = Path("deploy/kubernetes/base")
 OVERLAY = Path("deploy/kubernetes/overlays/example")
 MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
+DEPLOY = "deploy/kubernetes/deploy.sh"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+# Where the tag starts is the hard part: after the last colon of the last path segment.
+RELEASES = {
+    "commit-sha-tag": "ghcr.io/your-org/site:0123abc",
+    "registry-port": "registry:5000/site:0123abc",
+    "digest": f"registry:5000/team/site@{DIGEST}",
+}
+NO_CLUSTER = {"KUBECONFIG": "/nonexistent"}  # so that nothing can reach one by mistake
 TRUE = {"true", "yes", "on", "1"}
 PROBE_PATHS = {
     "startupProbe": "/healthz",  # answered before Django: the process serves
@@ -161,11 +173,10 @@ def test_kustomize_renders_every_object(request, rendering):
     assert request.getfixturevalue(rendering).kinds() == EXPECTED_KINDS[rendering]
 
 
-@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-@pytest.mark.parametrize("rendering", ["base", "overlay"])
-def test_every_object_validates_strictly(request, rendering, version):
+def invalid(rendered: Rendered, version: str) -> list[str]:
+    """What is wrong with each object, against Kubernetes `version`'s schemas, strictly."""
     problems = []
-    for item in request.getfixturevalue(rendering).objects:
+    for item in rendered.objects:
         name = f"{item['kind']}/{item['metadata']['name']}"
         try:
             used = kubernetes_validate.validate(item, version, strict=True)
@@ -175,7 +186,13 @@ def test_every_object_validates_strictly(request, rendering, version):
             problems.append(f"{name}: {error.message}")
         else:
             assert used == version, f"{name}: validated against {used}, not {version}"
-    assert problems == []
+    return problems
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("rendering", ["base", "overlay"])
+def test_every_object_validates_strictly(request, rendering, version):
+    assert invalid(request.getfixturevalue(rendering), version) == []
 
 
 def test_probes_ask_the_port_the_image_serves(overlay, project):
@@ -338,3 +355,51 @@ def test_secret_file_is_kept_out_of_git_and_the_image(project, tmp_path):
     assert run(["git", "check-ignore", "--quiet", secret], tmp_path).returncode == 0
     assert run(["git", "check-ignore", "--quiet", f"{secret}.example"], tmp_path).returncode == 1
     assert "deploy/" in (project / ".dockerignore").read_text().splitlines()
+
+
+@pytest.mark.parametrize("named", ["relative", "absolute"])
+@pytest.mark.parametrize("image", RELEASES.values(), ids=RELEASES.keys())
+def test_deploy_renders_the_overlay_with_the_release_image(
+    kubectl, project, overlay, image, named, tmp_path
+):
+    settings = project / OVERLAY / "kustomization.yaml"
+    before = settings.read_text()
+    folder = OVERLAY if named == "relative" else project / OVERLAY
+    rendering = run(
+        ["sh", DEPLOY, "--render", image, str(folder)],
+        project,
+        timeout=60,
+        TMPDIR=str(tmp_path),  # where its temporary kustomization goes, and must leave
+        **NO_CLUSTER,
+    )
+    release = Rendered(succeeded(rendering))
+    for workload in ("Deployment", "Job"):
+        assert container(release.one(workload))["image"] == image
+    # The overlay's objects with that image, and nothing else changed: not even the overlay.
+    expected = copy.deepcopy(overlay.objects)
+    for item in expected:
+        if item["kind"] in ("Deployment", "Job"):
+            container(item)["image"] = image
+    assert release.objects == expected
+    assert settings.read_text() == before
+    assert list(tmp_path.iterdir()) == []
+    for version in KUBERNETES_VERSIONS:
+        assert invalid(release, version) == []
+
+
+def test_deploy_refuses_an_overlay_it_cannot_use(kubectl, project, tmp_path):
+    image = RELEASES["commit-sha-tag"]
+    absent = run(["sh", DEPLOY, image], project, timeout=60, **NO_CLUSTER)  # overlays/production
+    assert absent.returncode == 2, explain(absent)
+    assert absent.stderr == (
+        "deploy.sh: deploy/kubernetes/overlays/production has no kustomization.yaml"
+        " (docs/kubernetes.md sets one up)\n"
+    )
+    # Without a namespace, every command would act on the context's: refused, once rendered.
+    kubernetes = tmp_path / "kubernetes"
+    shutil.copytree(project / "deploy" / "kubernetes", kubernetes)
+    settings = kubernetes / "overlays" / "example" / "kustomization.yaml"
+    settings.write_text(re.sub(r"^namespace: .*\n", "", settings.read_text(), flags=re.M))
+    unnamed = run(["sh", DEPLOY, image, str(settings.parent)], project, timeout=60, **NO_CLUSTER)
+    assert unnamed.returncode == 2, explain(unnamed)
+    assert unnamed.stderr.endswith("must put every object in one namespace (namespace:)\n")

@@ -283,7 +283,12 @@ def test_permissions_are_least_privilege(github):
     }
 
 
-def test_deploys_never_overlap_and_need_the_environment_secrets(github):
+def is_postgresql(ci_file: Path) -> bool:
+    project = ci_file.parent if ci_file.name == ".gitlab-ci.yml" else ci_file.parents[2]
+    return (project / "deploy" / "kubernetes").is_dir()
+
+
+def test_deploys_never_overlap_and_go_through_the_orchestrator(github):
     workflow, jobs = load(github)
     deploy = jobs["deploy"]
     assert deploy["needs"] == "build"
@@ -292,14 +297,65 @@ def test_deploys_never_overlap_and_need_the_environment_secrets(github):
     assert workflow["concurrency"]["cancel-in-progress"] == (
         "${{ github.event_name == 'pull_request' }}"
     )
-    check, *rest = deploy["steps"]
+    assert deploy["env"]["DEPLOY_TARGET"] == "${{ vars.DEPLOY_TARGET || 'swarm' }}"
+    assert deploy["env"]["IMAGE"] == "${{ needs.build.outputs.image }}"  # the commit-SHA tag
+    check, checkout, *targets = deploy["steps"]
     assert "::notice title=Deploy skipped::" in check["run"]
     for name in ["DEPLOY_HOST", "DEPLOY_USER", "DEPLOY_SSH_KEY", "DEPLOY_KNOWN_HOSTS"]:
         assert check["env"][name] == f"${{{{ secrets.{name} }}}}"
-    assert all(step["if"] == "steps.secrets.outputs.configured == 'true'" for step in rest)
-    script = run_lines(deploy)
-    assert "StrictHostKeyChecking=yes" in script
-    assert "python3 scripts/deploy.py $IMAGE" in script
+    assert checkout["if"] == "steps.secrets.outputs.configured == 'true'"
+    commands = {
+        "swarm": 'sh deploy/swarm/deploy.sh "$IMAGE"',
+        "kubernetes": 'sh deploy/kubernetes/deploy.sh "$IMAGE" "$KUBE_OVERLAY"',
+    }
+    expected = ["swarm", "kubernetes"] if is_postgresql(github) else ["swarm"]
+    assert len(targets) == len(expected)
+    for target, step in zip(expected, targets, strict=True):
+        condition = (
+            f"steps.secrets.outputs.configured == 'true' && env.DEPLOY_TARGET == '{target}'"
+        )
+        assert step["if"] == condition
+        assert step["run"].rstrip().endswith(commands[target])
+    swarm = targets[0]["run"]
+    assert 'DOCKER_HOST="ssh://$DEPLOY_USER@$DEPLOY_HOST:$DEPLOY_PORT"' in swarm
+    assert "StrictHostKeyChecking yes" in swarm
+
+
+def run_check(script: str, shell: list[str], tmp_path: Path, **env: str):
+    """A pipeline's check of the deploy configuration, run as its runner would."""
+    output = tmp_path / "output"
+    output.write_text("")
+    environment = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output), **env}
+    result = subprocess.run(
+        [*shell, script], env=environment, capture_output=True, text=True, timeout=60
+    )
+    return result, output.read_text()
+
+
+SWARM_SECRETS = {name: "x" for name in ["DEPLOY_HOST", "DEPLOY_USER", "DEPLOY_SSH_KEY"]}
+
+
+def test_github_deploy_check_skips_refuses_or_goes_on(github, tmp_path):
+    check = load(github)[1]["deploy"]["steps"][0]["run"]
+    bash = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]  # GitHub's `bash` shell
+    skipped, output = run_check(check, bash, tmp_path, DEPLOY_TARGET="swarm", **SWARM_SECRETS)
+    assert skipped.returncode == 0, explain(skipped)
+    assert "Deploy skipped::The production environment has no DEPLOY_KNOWN_HOSTS." in (
+        skipped.stdout
+    )
+    assert output == "configured=false\n"
+    ready = {**SWARM_SECRETS, "DEPLOY_KNOWN_HOSTS": "x"}
+    going, output = run_check(check, bash, tmp_path, DEPLOY_TARGET="swarm", **ready)
+    assert (going.returncode, output) == (0, "configured=true\n"), explain(going)
+    kubernetes, output = run_check(check, bash, tmp_path, DEPLOY_TARGET="kubernetes", **ready)
+    if is_postgresql(github):
+        assert kubernetes.returncode == 0 and "no KUBECONFIG KUBE_SECRET_ENV." in (
+            kubernetes.stdout
+        )
+    else:  # the SQLite file stays on one node: a swarm
+        assert kubernetes.returncode == 1 and "SQLite" in kubernetes.stdout, explain(kubernetes)
+    wrong, _ = run_check(check, bash, tmp_path, DEPLOY_TARGET="nomad", **ready)
+    assert wrong.returncode == 1 and "::error::DEPLOY_TARGET is swarm" in wrong.stdout
 
 
 # --- What the GitLab pipeline does ----------------------------------------------------------
@@ -314,6 +370,7 @@ def test_gitlab_pipeline_has_the_same_stages(gitlab):
     assert {name: job["stage"] for name, job in jobs.items()} == {
         "lint": "test",
         "compose-config": "test",
+        **({"kubernetes-manifests": "test"} if is_postgresql(gitlab) else {}),
         "test": "test",
         "build": "build",
         "deploy": "deploy",
@@ -322,34 +379,48 @@ def test_gitlab_pipeline_has_the_same_stages(gitlab):
     assert "ruff check" in scripts["lint"] and "hadolint" in scripts["lint"]
     for command in ["pytest", "makemigrations --check", "check --deploy"]:
         assert command in scripts["test"]
-    compose_deploy = "docker compose -f compose.yaml -f compose.deploy.yaml config"
-    assert compose_deploy in scripts["compose-config"]
+    assert (
+        "docker stack config --compose-file deploy/swarm/stack.yaml" in scripts["compose-config"]
+    )
     assert "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" in scripts["build"]
     assert "type=registry,ref=$CI_REGISTRY_IMAGE:buildcache" in scripts["build"]
     assert {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"} in pipeline[".release"]["rules"]
     assert jobs["build"]["extends"] == jobs["deploy"]["extends"] == ".release"
     assert jobs["deploy"]["resource_group"] == "production"
     assert jobs["deploy"]["environment"]["name"] == "production"
+    assert jobs["deploy"]["variables"]["IMAGE"] == "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"
     assert "NOTICE: deploy skipped" in scripts["deploy"]
-    assert "python3 scripts/deploy.py $IMAGE" in scripts["deploy"]
+    assert 'sh deploy/swarm/deploy.sh "$IMAGE"' in scripts["deploy"]
+    kubernetes = 'sh deploy/kubernetes/deploy.sh "$IMAGE" "$overlay"'
+    assert (kubernetes in scripts["deploy"]) == is_postgresql(gitlab)
 
 
-# --- The compose override used on the deploy host -------------------------------------------
-
-
-def test_deploy_override_runs_the_given_image_and_never_builds(gitlab):
-    require_docker("cli")
-    project = gitlab.parent
-    files = ["-f", "compose.yaml", "-f", "compose.deploy.yaml"]
-    image = "registry.example/team/app:0123abc"
-    config = run(
-        ["docker", "compose", *files, "config", "--format", "json"], project, WEB_IMAGE=image
+def test_gitlab_deploy_check_skips_refuses_or_goes_on(gitlab, tmp_path):
+    check = yaml.safe_load(gitlab.read_text())["deploy"]["script"][0] + "\necho going on"
+    sh = ["sh", "-eu", "-c"]
+    skipped, _ = run_check(check, sh, tmp_path, **SWARM_SECRETS)  # DEPLOY_TARGET: swarm
+    assert skipped.returncode == 0, explain(skipped)
+    assert "deploy skipped: the production environment has no DEPLOY_KNOWN_HOSTS." in (
+        skipped.stdout
     )
-    assert config.returncode == 0, explain(config)
-    services = json.loads(config.stdout)["services"]
-    for name in ("migrate", "web"):
-        assert services[name]["image"] == image
-        assert "build" not in services[name]
-        assert services[name]["pull_policy"] == "missing"
-    unset = run(["docker", "compose", *files, "config", "--quiet"], project, WEB_IMAGE=None)
+    assert "going on" not in skipped.stdout
+    ready = {**SWARM_SECRETS, "DEPLOY_KNOWN_HOSTS": "x"}
+    going, _ = run_check(check, sh, tmp_path, **ready)
+    assert going.returncode == 0 and going.stdout.endswith("going on\n"), explain(going)
+    wrong, _ = run_check(check, sh, tmp_path, DEPLOY_TARGET="nomad", **ready)
+    assert wrong.returncode == 1 and "DEPLOY_TARGET is swarm" in wrong.stdout, explain(wrong)
+
+
+def test_the_compose_and_stack_checks_run_as_written(github):
+    # The lint job's own step, run here: both files render, the stack with a release's image.
+    require_docker("cli")
+    project = github.parents[2]
+    (step,) = [
+        s for s in load(github)[1]["lint"]["steps"] if s.get("name") == "Compose and stack files"
+    ]
+    bash = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]
+    result = run(bash, project, timeout=120)
+    assert result.returncode == 0, explain(result)
+    stack_config = ["docker", "stack", "config", "-c", "deploy/swarm/stack.yaml"]
+    unset = run(stack_config, project, WEB_IMAGE=None, CADDYFILE_DIGEST="ci")
     assert unset.returncode != 0 and "WEB_IMAGE" in unset.stderr, explain(unset)

@@ -9,15 +9,8 @@ set -eu
 image=${1:?usage: deploy/swarm/deploy.sh IMAGE [STACK]}
 stack=${2:-{{ cookiecutter.project_slug }}}
 
-refuse() {
-  echo "deploy.sh: $image: name an immutable image (a commit-SHA tag or a digest), not $1" >&2
-  exit 2
-}
-case $image in
-  *@sha256:*) ;;
-  *:latest) refuse "latest" ;;
-  *) case ${image##*/} in *:*) ;; *) refuse "a name without a tag" ;; esac ;;
-esac
+. deploy/immutable-image.sh
+require_immutable_image deploy.sh "$image"
 
 # Each version of the Caddyfile is a config of its own: a config cannot change.
 CADDYFILE_DIGEST=$(sha256sum Caddyfile | cut -c 1-12)

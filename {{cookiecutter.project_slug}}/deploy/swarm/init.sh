@@ -24,12 +24,14 @@ create_secret() { # name, value
 }
 
 [ -f "$env_file" ] || { echo "init.sh: $env_file not found (run it from the project folder)" >&2; exit 1; }
-password=$(value_of POSTGRES_PASSWORD)
 create_secret "${project}_django_secret_key" "$(value_of DJANGO_SECRET_KEY)"
+{%- if cookiecutter.database == "postgresql" %}
+password=$(value_of POSTGRES_PASSWORD)
 create_secret "${project}_postgres_password" "$password"
 # The stack's own `db`, unless DATABASE_URL names another server (then remove `db` from it).
 database_url=${DATABASE_URL:-postgres://$project:$password@db:5432/$project}
 create_secret "${project}_database_url" "$database_url"
+{%- endif %}
 
 node=${DB_NODE:-$(docker info --format '{% raw %}{{.Swarm.NodeID}}{% endraw %}')}
 docker node update --label-add "$project.db=true" "$node" >/dev/null

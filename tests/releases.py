@@ -1,9 +1,8 @@
-"""Helpers of test_deploy.py: images that differ by version, and the light load that measures
-what users see while scripts/deploy.py replaces `web`.
+"""Releases for the Swarm tests: images that differ by version, and the light load that
+measures what users see while one replaces another.
 
 No registry can be reached here, so the "registry" is the local engine: every image is built and
-tagged locally, and deploy.py pulls only what the engine lacks (its default), so these images
-are used as they are.
+tagged locally, and the nodes (one) use it as it is.
 """
 
 from pathlib import Path
@@ -13,29 +12,19 @@ from support.load import Load, LoadResult
 
 VERSION_URL = "/"  # each variant's home page template is its tag: served by gunicorn
 
-# v3: gunicorn's settings point at a database host that does not exist, so /healthz passes and
+# A release whose gunicorn points at a database that does not exist, so /healthz passes and
 # /readyz fails ("database unreachable"), while `manage.py migrate` still works. It stands for a
-# release that needs a setting the host does not have yet.
+# release that needs a setting the deployment does not have yet.
 UNREADY_SETTINGS = """\
 import sys
 
 from config.settings import *  # noqa: F403
 
 if "gunicorn" in sys.argv[0]:
-    DATABASES["default"]["HOST"] = "no-such-database-host"  # noqa: F405
-"""
-
-# A release whose migration fails: `migrate` exits 1 before web is touched.
-FAILING_MIGRATION = """\
-from django.db import migrations
-
-
-def fail(apps, schema_editor):
-    raise RuntimeError("this migration fails on purpose")
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(fail)]
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+        DATABASES["default"]["NAME"] = "/no-such-directory/db.sqlite3"  # noqa: F405
+    else:
+        DATABASES["default"]["HOST"] = "no-such-database-host"  # noqa: F405
 """
 
 
@@ -69,9 +58,3 @@ def report(result: LoadResult) -> str:
         f"{result.errors() or ''}, longest gap {result.longest_gap():.2f} s, "
         f"served {result.bodies()}"
     )
-
-
-def environment(stack) -> dict[str, str]:
-    """What deploy.py needs from the environment to act on this test's compose project."""
-    ports = {"WEB_PORT": str(stack.port), "WEB_HTTPS_PORT": str(stack.https_port)}
-    return {"COMPOSE_PROJECT_NAME": stack.name, "WEB_HOST": "127.0.0.1", **ports}
