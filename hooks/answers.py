@@ -7,6 +7,7 @@ post_gen_project.py reuses as_bool().
 import keyword
 import re
 import sys
+import unicodedata
 import zoneinfo
 from collections.abc import Callable
 
@@ -36,15 +37,9 @@ LOCAL_PART_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off"})
 
-# Characters that would end a string or a line, or start template syntax, in generated files.
-CHAR_NAMES = {
-    '"': 'a double quote (")',
-    "\\": "a backslash (\\)",
-    "\n": "a line break",
-    "\r": "a line break",
-    "{": "a brace ({ or })",
-    "}": "a brace ({ or })",
-}
+# Jinja's delimiters: cookiecutter renders an answer given with --no-input, from a replay or
+# by a cruft update as a template, so one of these would be run, not written.
+JINJA_DELIMITERS = ("{{", "{%", "{#")
 
 
 def as_bool(value: bool | str) -> bool:
@@ -59,10 +54,20 @@ def as_bool(value: bool | str) -> bool:
     raise ValueError(f"not a yes/no value: {value!r}")
 
 
-def _forbidden(value: str, chars: str) -> str | None:
-    found = dict.fromkeys(CHAR_NAMES[char] for char in chars if char in value)
-    if found:
-        return f"must not contain {' or '.join(found)}: it would break the generated files"
+def _unrepresentable(value: str) -> str | None:
+    """Why a one-line answer cannot be written as typed, or None. Everything else (quotes,
+    backslashes, braces, <, &, any letter or emoji) is escaped for each file it goes into."""
+    for char in value:
+        if char in "\r\n\u2028\u2029":
+            return "must be one line: it contains a line break"
+        if unicodedata.category(char) == "Cc" and char != "\t":
+            return f"must not contain the control character U+{ord(char):04X}"
+    for delimiter in JINJA_DELIMITERS:
+        if delimiter in value:
+            return (
+                f"must not contain {delimiter!r}: cookiecutter would render it as a template"
+                " (put a space between the two characters)"
+            )
     return None
 
 
@@ -110,22 +115,24 @@ def check_project_name(value: str) -> str | None:
         return "must not be blank"
     if len(value) > 100:
         return f"is {len(value)} characters long; the limit is 100"
-    return _forbidden(value, '"\\\n\r{}')
+    return _unrepresentable(value)
 
 
 def check_description(value: str) -> str | None:
     if len(value) > 200:
         return f"is {len(value)} characters long; the limit is 200"
-    return _forbidden(value, '"\\\n\r{}')
+    return _unrepresentable(value)
 
 
 def check_author_name(value: str) -> str | None:
     if not value.strip():
         return "must not be blank"
-    return _forbidden(value, '"\\\n\r')
+    return _unrepresentable(value)
 
 
 def check_author_email(value: str) -> str | None:
+    if problem := _unrepresentable(value):
+        return problem
     if any(char.isspace() for char in value):
         return "must not contain spaces"
     if value.count("@") != 1:

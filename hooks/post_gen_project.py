@@ -1,4 +1,4 @@
-"""Finish the generated project: .env, option files, smoke test (logic: hooks/post_generation.py)."""
+"""Finish the generated project: option files, .env, smoke test (logic: hooks/post_generation.py)."""
 
 import json
 import sys
@@ -13,4 +13,4 @@ ANSWERS = r"""{{ {
     "run_smoke_test": cookiecutter.run_smoke_test,
 } | tojson }}"""
 
-main(json.loads(ANSWERS))
+main(json.loads(ANSWERS), rerendering={{ rerendering }})

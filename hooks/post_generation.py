@@ -1,10 +1,16 @@
-"""What happens right after cookiecutter has written the project (called by post_gen_project.py).
+"""What happens right after the project is written: by cookiecutter (and cruft), through
+post_gen_project.py; by Copier, through copier_task.py.
 
 1. The files of options that were not chosen are removed; the chosen lock file becomes uv.lock.
 2. README.md's table of environment variables and .env.example are rendered from the
    project's declarations (scripts/render_variables.py, standard library only).
-3. `.env` is written from `.env.example`, with a fresh secret key (and database password).
+3. `.env` is written from `.env.example`, with a fresh secret key (and database password),
+   unless the folder has one already (generated over an existing project): that one is kept.
 4. The project's smoke test runs (scripts/smoke_test.py), unless it is turned off.
+
+When cruft or Copier renders the template again to update the project (hooks/rerender.py,
+Copier's operation), only 1 and 2 happen: they shape the files the update compares; 3 and 4
+belong to a project, not to a render.
 
 Plain Python (>= 3.10, the standard library only): it runs under whatever Python runs
 cookiecutter. A failure exits non-zero, and cookiecutter then deletes the half-made project.
@@ -47,7 +53,12 @@ def render_variables(project: Path) -> None:
 
 
 def write_env_file(project: Path) -> None:
-    """Copy .env.example to .env, giving every secret a fresh random value."""
+    """Copy .env.example to .env, giving every secret a fresh random value; keep an existing
+    .env, whose secrets a database volume or live sessions may already depend on."""
+    env_file = project / ".env"
+    if env_file.exists():
+        print(".env exists: kept as it is (its secret key and passwords unchanged).")
+        return
     fresh = {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
@@ -56,7 +67,6 @@ def write_env_file(project: Path) -> None:
     for line in (project / ".env.example").read_text(encoding="utf-8").splitlines():
         name = line.split("=", 1)[0]
         lines.append(f"{name}={fresh[name]}" if name in fresh else line)
-    env_file = project / ".env"
     env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     env_file.chmod(0o600)
 
@@ -126,10 +136,12 @@ def skipped_by_environment() -> bool:
         raise SystemExit(message) from None
 
 
-def main(answers: dict, project: Path | None = None) -> None:
+def main(answers: dict, project: Path | None = None, rerendering: bool = False) -> None:
     project = project or Path.cwd()
     remove_unchosen_files(project, answers)
     render_variables(project)
+    if rerendering:
+        return
     write_env_file(project)
     if not as_bool(answers["run_smoke_test"]):
         print(f"Smoke test turned off (run_smoke_test). Run it later with: {SMOKE_COMMAND}")

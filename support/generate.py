@@ -63,10 +63,14 @@ def succeeded(result: subprocess.CompletedProcess) -> str:
 
 
 def cookiecutter(
-    output_dir: Path, answers: dict[str, str], template: Path = TEMPLATE_DIR, **env: str | None
+    output_dir: Path,
+    answers: dict[str, str],
+    template: Path = TEMPLATE_DIR,
+    options: tuple[str, ...] = (),
+    **env: str | None,
 ) -> subprocess.CompletedProcess:
-    """`cookiecutter --no-input` as a user runs it, in its own process, with a config file
-    of its own (so that no user's cache or replay files are read or written)."""
+    """`cookiecutter --no-input [options]` as a user runs it, in its own process, with a config
+    file of its own (so that no user's cache or replay files are read or written)."""
     config = output_dir.parent / f"{output_dir.name}-cookiecutter.yaml"
     config.write_text(
         f"cookiecutters_dir: {output_dir.parent / 'cc-cache'}\n"
@@ -75,11 +79,12 @@ def cookiecutter(
     command = [
         tool("cookiecutter"),
         str(template),
-        "--no-input",
+        *(() if "--replay" in options else ("--no-input",)),  # a replay never prompts
         "--output-dir",
         str(output_dir),
         "--config-file",
         str(config),
+        *options,
         *(f"{name}={value}" for name, value in answers.items()),
     ]
     return run(command, cwd=output_dir.parent, timeout=600, **env)

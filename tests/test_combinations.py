@@ -4,6 +4,7 @@ Each project is generated once (module-scoped fixture) with `cookiecutter --no-i
 own virtualenv from its uv.lock, and then runs its own test suite and checks.
 """
 
+import ast
 import json
 import re
 import sys
@@ -17,7 +18,7 @@ from support.generate import TEMPLATE_DIR, cookiecutter, explain, interpreter_fo
 from tests.combinations import COMBINATIONS, label
 
 CONTEXT = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
-UNRENDERED = re.compile(r"\{\{|\{%|\{#|cookiecutter")
+UNRENDERED = re.compile(r"\{\{|\{%|\{#|cookiecutter\.\w")  # a variable left as it was
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} in workflows: meant to be there
 # The docker CLI's Go templates in shell scripts: --format '{{.Swarm.NodeID}}'
 GO_TEMPLATE = re.compile(r"\{\{(?:\.|if |end\}).*?\}\}")
@@ -127,6 +128,23 @@ def test_yaml_and_toml_files_parse(project):
             assert yaml.safe_load(path.read_text()) is not None, path
         elif path.suffix == ".toml" or path.name == "uv.lock":
             tomllib.loads(path.read_text())
+
+
+def test_free_text_answers_read_back_as_typed(project):
+    # Escaped for each file's syntax, they parse back to the answers (the home page's heading
+    # is checked by the project's own tests/test_pages.py).
+    metadata = tomllib.loads((project.path / "pyproject.toml").read_text())["project"]
+    assert metadata["description"] == project.option("description")
+    assert metadata["authors"] == [
+        {"name": project.option("author_name"), "email": project.option("author_email")}
+    ]
+    apps = (project.path / project.path.name / "apps.py").read_text()  # the slug, twice
+    (verbose_name,) = [
+        node.value.value
+        for node in ast.walk(ast.parse(apps))
+        if isinstance(node, ast.Assign) and node.targets[0].id == "verbose_name"
+    ]
+    assert verbose_name == project.option("project_name")
 
 
 def test_lock_file_matches_pyproject(project):

@@ -38,6 +38,31 @@ def test_smoke_test_can_be_turned_off_by_environment(tmp_path):
     assert not (tmp_path / "out" / "my_project" / ".venv").exists()
 
 
+@pytest.mark.parametrize(
+    "again",
+    [("--overwrite-if-exists",), ("--replay", "--overwrite-if-exists")],
+    ids=["overwrite", "replay"],
+)
+def test_generating_over_a_project_keeps_its_env_file(tmp_path, again):
+    # A new secret key would end every session; a new POSTGRES_PASSWORD would lock the site
+    # out of the database volume that still holds the old one.
+    answers = {"database": "postgresql", "run_smoke_test": "no"}
+    first = cookiecutter(tmp_path / "out", answers)
+    assert first.returncode == 0, explain(first)
+    project = tmp_path / "out" / "my_project"
+    env_file = project / ".env"
+    env_file.write_text(env_file.read_text() + "MY_OWN_SETTING=kept\n")
+    before = env_file.read_bytes()
+    (project / "notes.txt").write_text("mine\n")
+
+    given = {} if "--replay" in again else answers  # a replay takes no answers
+    regenerated = cookiecutter(tmp_path / "out", given, options=again)
+    assert regenerated.returncode == 0, explain(regenerated)
+    assert ".env exists: kept as it is" in regenerated.stdout
+    assert env_file.read_bytes() == before
+    assert (project / "notes.txt").read_text() == "mine\n"
+
+
 def test_bad_skip_variable_is_refused(tmp_path):
     result = cookiecutter(tmp_path / "out", {}, SKIP_SMOKE_TEST="perhaps")
     assert result.returncode != 0

@@ -1,4 +1,4 @@
-"""Settings for {{ cookiecutter.project_name }}.
+"""Settings of {{ cookiecutter.project_slug }}.
 
 What differs between deployments comes from environment variables, each declared once in
 config/variables.py (README.md lists them with their defaults). The defaults are the

@@ -1,6 +1,10 @@
 """The home page renders, and error pages show nothing of the inside."""
 
+import html
+import re
+
 import pytest
+from django.apps import apps
 from django.conf import settings
 
 SECRETS = ["Traceback", "SECRET_KEY", "DATABASES", "settings.py", "site-packages", "SELECT "]
@@ -10,7 +14,11 @@ def test_home_page_renders_with_hashed_stylesheet(client):
     response = client.get("/", secure=True)
     assert response.status_code == 200
     body = response.content.decode()
-    assert "<h1>{{ cookiecutter.project_name|e }}</h1>" in body
+    # The project's name, as typed and escaped for HTML: no markup of its own.
+    (heading,) = re.findall(r"<h1>(.*?)</h1>", body)
+    assert "<" not in heading and '"' not in heading
+    name = apps.get_app_config("{{ cookiecutter.project_slug }}").verbose_name
+    assert html.unescape(heading) == name
     assert 'href="/static/{{ cookiecutter.project_slug }}/css/site.' in body  # site.<hash>.css
     assert "site.css" not in body
 
