@@ -2,8 +2,9 @@
 
 Load(port, path, connections=16, requests=2000, deadline=10) sends until `requests` are sent
 or `deadline` seconds pass, each connection kept alive when the server allows it and reopened
-when not; `period` paces each connection (a request every `period` seconds). Nothing is
-retried. Use load() to run one to its end, or `with Load(...)` to act on the server meanwhile.
+when not; `period` paces each connection (a request every `period` seconds); `host` is 127.0.0.1
+unless given. Nothing is retried. Use load() to run one to its end, or `with Load(...)` to act
+on the server meanwhile.
 """
 
 import collections
@@ -87,8 +88,9 @@ class Load:
         period: float = 0.0,
         timeout: float = 10,
         linger: float | None = None,
+        host: str = HOST,
     ):
-        self.port, self.path = port, path
+        self.host, self.port, self.path = host, port, path
         self.connections, self.requests, self.deadline = connections, requests, deadline
         self.period, self.timeout, self.linger = period, timeout, linger
         self.result = LoadResult()
@@ -135,7 +137,7 @@ class Load:
         return within and not self._stop.is_set() and time.monotonic() < self._stop_at
 
     def _client(self) -> None:
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         while self._sending():
             outcome = _one_request(connection, self.path)
             with self._lock:

@@ -7,6 +7,7 @@ tagged locally, and the nodes (one) use it as it is.
 
 from pathlib import Path
 
+from support.client import HOST
 from support.generate import explain, run
 from support.load import Load, LoadResult
 
@@ -46,10 +47,10 @@ def build_variant(base: str, tag: str, folder: Path, files: dict[str, str], env:
     assert built.returncode == 0, explain(built)
 
 
-def watching(port: int) -> Load:
-    """A GET of VERSION_URL every 20 ms while a `with` block deploys, and half a second after
-    it; at most 10 minutes."""
-    return Load(port, VERSION_URL, period=0.02, deadline=600, timeout=5, linger=0.5)
+def watching(port: int, path: str = VERSION_URL, host: str = HOST) -> Load:
+    """A GET of `path` every 20 ms while a `with` block deploys, and half a second after it;
+    at most 10 minutes."""
+    return Load(port, path, period=0.02, deadline=600, timeout=5, linger=0.5, host=host)
 
 
 def report(result: LoadResult) -> str:

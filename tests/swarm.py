@@ -6,12 +6,14 @@ import json
 import secrets
 import sys
 import time
+from pathlib import Path
 
 from support.client import free_port, get
 from support.environment import PLAIN_HTTP
 from support.generate import cookiecutter, explain, run
+from support.load import Load
 from tests.containers import docker
-from tests.releases import UNREADY_SETTINGS, build_variant, report, watching
+from tests.releases import UNREADY_SETTINGS, VERSION_URL, build_variant, report, watching
 
 # settings.env for plain HTTP on loopback: no certificate, no redirect.
 LOCAL_SETTINGS = {
@@ -30,6 +32,19 @@ class SwarmStack:
         self.port = free_port()
         self.https_port = free_port()
         self.figures: list[str] = []  # one line per rollout, printed when the stack goes
+        self.engine: dict[str, str] = {}  # the environment of its docker commands: DOCKER_HOST
+
+    def docker(self, *args: str):
+        return run(["docker", *args], Path.cwd(), **self.engine)
+
+    def watching(self, path: str = VERSION_URL) -> Load:
+        """The light load of a rollout, through the proxy."""
+        return watching(self.port, path)
+
+    def record(self, figure: str) -> None:
+        """A measured figure, printed now and again with the others when the stack goes."""
+        self.figures.append(figure)
+        print(figure, file=sys.stderr)
 
     def image(self, tag: str) -> str:
         return f"{self.name}-app:{tag}"
@@ -40,22 +55,21 @@ class SwarmStack:
     def deploy(self, label: str, tag: str, expect: int = 0):
         """deploy.sh IMAGE under a light load: (its result, what the load saw)."""
         started = time.monotonic()
-        with watching(self.port) as load:
+        with self.watching() as load:
             result = run(
                 ["sh", "deploy/swarm/deploy.sh", self.image(tag), self.name],
                 self.project,
                 timeout=900,
                 **self.env(),
+                **self.engine,
             )
         seconds = time.monotonic() - started
-        figure = f"{label}: exit {result.returncode} in {seconds:.0f} s; {report(load.result)}"
-        self.figures.append(figure)
-        print(figure, file=sys.stderr)
+        self.record(f"{label}: exit {result.returncode} in {seconds:.0f} s; {report(load.result)}")
         assert result.returncode == expect, explain(result)
         return result, load.result
 
     def tasks(self, service: str) -> list[dict]:
-        listed = docker("service", "ps", f"{self.name}_{service}", "--format", "json")
+        listed = self.docker("service", "ps", f"{self.name}_{service}", "--format", "json")
         assert listed.returncode == 0, explain(listed)
         return [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
 
@@ -104,15 +118,18 @@ def swarm_mode():
 
 
 @contextlib.contextmanager
-def initialized_stack(output, database: str, releases: tuple[str, ...]):
+def initialized_stack(
+    output, database: str, releases: tuple[str, ...], make_stack=SwarmStack, **init_env: str
+):
     """A project generated with `database`, its images tagged as `releases` (each one's home
-    page is its tag) and UNREADY, settings.env for loopback, init.sh run; all removed after."""
+    page is its tag) and UNREADY, settings.env for loopback, init.sh run (with `init_env`, on
+    the stack's engine); all removed after. Images are built on this engine."""
     slug = f"swarm_{secrets.token_hex(3)}"
     answers = {"project_slug": slug, "database": database, "run_smoke_test": "no"}
     generated = cookiecutter(output, answers)
     assert generated.returncode == 0, explain(generated)
     project = output / slug
-    stack = SwarmStack(project, slug.replace("_", "-"))
+    stack = make_stack(project, slug.replace("_", "-"))
     variants = output / "variants"
     built_image = f"{stack.name}-web"
     try:
@@ -130,7 +147,7 @@ def initialized_stack(output, database: str, releases: tuple[str, ...]):
         )
         settings = "".join(f"{name}={value}\n" for name, value in LOCAL_SETTINGS.items())
         (project / "deploy/swarm/settings.env").write_text(settings)
-        initialized = run(["sh", "deploy/swarm/init.sh"], project)
+        initialized = run(["sh", "deploy/swarm/init.sh"], project, **stack.engine, **init_env)
         assert initialized.returncode == 0, explain(initialized)
         yield stack
     finally:
