@@ -7,9 +7,10 @@ post_gen_project.py; by Copier, through copier_task.py.
 3. `.env` is written from `.env.example`, with a fresh secret key (and database password),
    unless the folder has one already (generated over an existing project): that one is kept.
 4. The project's smoke test runs (scripts/smoke_test.py), unless it is turned off.
+5. The next steps are printed: the folder to go to, the command that runs the site, the tests.
 
 When cruft or Copier renders the template again to update the project (hooks/rerender.py,
-Copier's operation), only 1 and 2 happen: they shape the files the update compares; 3 and 4
+Copier's operation), only 1 and 2 happen: they shape the files the update compares; 3 to 5
 belong to a project, not to a render.
 
 Plain Python (>= 3.10, the standard library only): it runs under whatever Python runs
@@ -28,6 +29,8 @@ from answers import as_bool
 
 SKIP_VARIABLE = "SKIP_SMOKE_TEST"
 SMOKE_COMMAND = "uv run python scripts/smoke_test.py"
+# The generated README's "Run it" command (tests/test_generation.py checks they are the same).
+RUN_COMMAND = "uv run python manage.py serve"
 RENDER_SCRIPT = "scripts/render_variables.py"
 
 # Files that belong to one value of an option: removed when another value is chosen.
@@ -149,3 +152,16 @@ def main(answers: dict, project: Path | None = None, rerendering: bool = False) 
         print(f"Smoke test turned off ({SKIP_VARIABLE}). Run it later with: {SMOKE_COMMAND}")
     else:
         run_smoke_test(project, answers["database"])
+    print_next_steps(project)
+
+
+def print_next_steps(project: Path) -> None:
+    """What to type next: the project's README says the same, at its top."""
+    print(
+        "\nNext steps:\n"
+        f"  cd {project.resolve()}\n"
+        f"  {RUN_COMMAND}\n"
+        "  then open http://localhost:8000 (Ctrl-C stops it)\n"
+        "  uv run pytest    # the project's tests; README.md has the rest",
+        flush=True,
+    )

@@ -11,6 +11,7 @@ INHERITED_OUT = (
     "GUNICORN_",
     "DJANGO_",
     "DATABASE_",
+    "MEDIA_S3_",
     "WEB_CONCURRENCY",
     "PORT",
     "ENV_FILE",
@@ -40,6 +41,7 @@ def server_environment(workdir: Path, **overrides: str) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="localhost,127.0.0.1",
         DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",
         DJANGO_STATIC_ROOT=str(workdir / "static"),
+        DJANGO_MEDIA_ROOT=str(workdir / "media"),
         GUNICORN_LOG_LEVEL="info",
     )
     env.update(overrides)

@@ -68,7 +68,8 @@ def project_files(project: Project) -> list[Path]:
 def test_nothing_is_left_unrendered(project):
     leftovers = []
     for path in project_files(project):
-        if path.suffix in {".html"}:  # Django templates use {% %} and {{ }} themselves
+        # Django's templates use {% %} and {{ }} themselves: pages, and startapp's app template.
+        if path.suffix in {".html", ".py-tpl"}:
             text = re.sub(r"\{%.*?%\}|\{\{.*?\}\}", "", path.read_text())
         elif ".github" in path.parts:
             text = GITHUB_EXPRESSION.sub("", path.read_text())

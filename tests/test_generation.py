@@ -38,6 +38,19 @@ def test_smoke_test_can_be_turned_off_by_environment(tmp_path):
     assert not (tmp_path / "out" / "my_project" / ".venv").exists()
 
 
+def test_generation_ends_with_the_next_steps_of_the_readme(tmp_path):
+    result = cookiecutter(tmp_path / "out", {"database": "sqlite"}, SKIP_SMOKE_TEST="1")
+    assert result.returncode == 0, explain(result)
+    project = (tmp_path / "out" / "my_project").resolve()
+    readme = (project / "README.md").read_text()
+    run_command = readme.split("## Run it", 1)[1].split("```bash\n", 1)[1].split("\n", 1)[0]
+    next_steps = result.stdout.split("Next steps:\n", 1)[1].splitlines()
+    assert next_steps[0].strip() == f"cd {project}"
+    assert next_steps[1].strip() == run_command  # the README's own "Run it" command
+    assert "http://localhost:8000" in next_steps[2]
+    assert next_steps[3].strip().startswith("uv run pytest")
+
+
 @pytest.mark.parametrize(
     "again",
     [("--overwrite-if-exists",), ("--replay", "--overwrite-if-exists")],

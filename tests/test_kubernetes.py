@@ -57,7 +57,7 @@ import json, sys, tempfile
 from pathlib import Path
 from config import cpus
 from config.environment import Resolver
-from config.variables import VARIABLES
+from config.variables import BASE_DIR, VARIABLES
 
 cpu_limit, behind_proxy = float(sys.argv[1]), sys.argv[2] == "true"
 cgroup = Path(tempfile.mkdtemp())  # a cgroup v2 CPU quota of cpu_limit CPUs
@@ -71,6 +71,7 @@ print(json.dumps({
     "graceful_timeout": declared["GUNICORN_GRACEFUL_TIMEOUT"].default,
     "secret": sorted(name for name, v in declared.items() if v.secret),
     "declared": sorted(declared),
+    "media_folder": str(declared["DJANGO_MEDIA_ROOT"].default.relative_to(BASE_DIR)),
 }))
 """
 
@@ -164,7 +165,7 @@ def facts(project, overlay) -> dict:
 
 
 BASE_KINDS = {"ConfigMap", "Deployment", "Service", "Ingress", "NetworkPolicy", "Job"}
-BASE_KINDS |= {"PodDisruptionBudget", "HorizontalPodAutoscaler"}
+BASE_KINDS |= {"PodDisruptionBudget", "HorizontalPodAutoscaler", "PersistentVolumeClaim"}
 EXPECTED_KINDS = {"base": BASE_KINDS, "overlay": BASE_KINDS | {"Secret"}}  # secret.env's
 
 
@@ -227,10 +228,13 @@ def test_pods_run_as_the_image_user_on_a_read_only_root(overlay, project, worklo
     gid = re.search(r"groupadd --gid (\d+)", dockerfile)[1]
     assert re.search(r"^USER (\d+):(\d+)$", dockerfile, re.M).groups() == (uid, gid)
     item = overlay.one(*workload.split("/"))
+    # The web pods' volumes (the uploads') are made writable to the image's group.
+    shared = {"fsGroup": int(gid), "fsGroupChangePolicy": "OnRootMismatch"}
     assert pod(item)["securityContext"] == {
         "runAsNonRoot": True,
         "runAsUser": int(uid),
         "runAsGroup": int(gid),
+        **(shared if workload == "Deployment/web" else {}),
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     assert container(item)["securityContext"] == {
@@ -241,6 +245,17 @@ def test_pods_run_as_the_image_user_on_a_read_only_root(overlay, project, worklo
     (tmp,) = [m for m in container(item)["volumeMounts"] if m["mountPath"] == "/tmp"]
     (volume,) = [v for v in pod(item)["volumes"] if v["name"] == tmp["name"]]
     assert volume["emptyDir"]["medium"] == "Memory"
+
+
+def test_uploads_are_on_a_claim_every_web_pod_shares(overlay, project, facts):
+    app = re.findall(r"^WORKDIR (.+)$", (project / "Dockerfile").read_text(), re.M)[-1]
+    media_root = f"{app}/{facts['media_folder']}"  # the default DJANGO_MEDIA_ROOT in the image
+    assert "DJANGO_MEDIA_ROOT" not in overlay.config()
+    web = overlay.one("Deployment", "web")
+    (mount,) = [m for m in container(web)["volumeMounts"] if m["mountPath"] == media_root]
+    (volume,) = [v for v in pod(web)["volumes"] if v["name"] == mount["name"]]
+    claim = overlay.one("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # pods on any node at once
 
 
 def test_migrate_job_runs_the_release_with_the_web_environment(overlay):

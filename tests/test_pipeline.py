@@ -269,6 +269,7 @@ def test_build_pushes_to_ghcr_only_from_the_default_branch_and_tags(github):
     (push,) = [step for step in build["steps"] if "build-push-action" in step.get("uses", "")]
     assert push["with"]["push"] is True
     assert push["with"]["cache-from"] == "type=gha"
+    assert push["with"]["build-args"] == "RELEASE=${{ github.sha }}"  # Sentry's release
     assert any("setup-buildx-action" in step.get("uses", "") for step in build["steps"])
 
 
@@ -384,6 +385,7 @@ def test_gitlab_pipeline_has_the_same_stages(gitlab):
     )
     assert "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" in scripts["build"]
     assert "type=registry,ref=$CI_REGISTRY_IMAGE:buildcache" in scripts["build"]
+    assert '--build-arg "RELEASE=$CI_COMMIT_SHA"' in scripts["build"]
     assert {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"} in pipeline[".release"]["rules"]
     assert jobs["build"]["extends"] == jobs["deploy"]["extends"] == ".release"
     assert jobs["deploy"]["resource_group"] == "production"

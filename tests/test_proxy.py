@@ -16,11 +16,11 @@ import time
 
 import pytest
 
-from support.client import HOST, IMMUTABLE, get
+from support.client import HOST, IMMUTABLE, exchange, get, status_of
 from support.generate import cookiecutter, explain
 from support.load import Load
 from tests.containers import WAIT, Stack, require_docker, web_override
-from tests.runtime.sockets import Tricklers
+from tests.runtime.sockets import Stalled, Tricklers
 
 DOMAIN = "site.test"  # a reserved name (RFC 2606): never a real site
 SLOW_CLIENTS = 50
@@ -140,15 +140,17 @@ def test_a_static_file_missing_from_the_volume_is_served_by_gunicorn(stack):
         assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"  # Django's
         missing = get(stack.port, "/static/missing.css", headers={})
         assert missing.status == 404
-        assert missing.headers["X-Frame-Options"] == "DENY"  # Django's answer, not Caddy's
+        # Django's answer, not Caddy's (which adds X-Frame-Options and others, not this one).
+        assert missing.headers["Cross-Origin-Opener-Policy"] == "same-origin"
     finally:
         refilled = stack.compose("run", "--rm", "--no-deps", "static")
         assert refilled.returncode == 0, explain(refilled)
 
 
-def test_a_body_of_10_mb_or_more_is_refused_before_gunicorn_sees_it(stack):
-    """The answer comes once the headers are read, while the body is still being sent (what
-    is in flight, buffered by the kernel and Docker's port forwarding, is discarded)."""
+def test_a_body_over_request_body_max_mb_is_refused_before_gunicorn_sees_it(stack):
+    """20 MB against the default 10: the answer comes once the headers are read, while the
+    body is still being sent (what is in flight, buffered by the kernel and Docker's port
+    forwarding, is discarded)."""
     chunk, sent = b"\0" * 65536, 0
     with socket.create_connection((HOST, stack.port), timeout=10) as sock:
         sock.sendall(
@@ -163,6 +165,68 @@ def test_a_body_of_10_mb_or_more_is_refused_before_gunicorn_sees_it(stack):
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413 "), answer
     assert sent < 20_000_000, "the whole body was sent before the answer"
+
+
+@pytest.mark.parametrize(
+    ("host", "path", "status"),
+    [
+        ("attacker.example", "/", 400),  # Django's: the Host fails CommonMiddleware
+        ("127.0.0.1", "/" + "a" * 9000, 414),  # gunicorn's own: a request line too long
+    ],
+)
+def test_error_pages_written_before_the_middleware_get_the_security_headers(
+    stack, host, path, status
+):
+    """Such pages lack headers the site's pages carry; the proxy adds any that are missing
+    and leaves those of Django's pages alone."""
+    response = get(stack.port, path, headers={"Host": host})
+    assert response.status == status
+    headers = ["X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"]
+    assert not [name for name in headers if name not in response.headers], response.headers
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    page = get(stack.port, "/", headers={})
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]  # Django's policy
+
+
+def test_temporary_files_live_in_bounded_memory(stack):
+    """/tmp, where uploads wait while they arrive, is a tmpfs of 64 MiB: a flood of them fills
+    it, not the host's memory."""
+    statvfs = "import os; s = os.statvfs('/tmp'); print(s.f_blocks * s.f_frsize)"
+    size = stack.compose("exec", "-T", "web", "python", "-c", statvfs)
+    assert size.returncode == 0, explain(size)
+    assert int(size.stdout) == 64 * 1024 * 1024
+
+
+def _raw(line: bytes, headers: bytes = b"", body: bytes = b"") -> bytes:
+    return line + b"\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers + b"\r\n" + body
+
+
+ATTACKS = {
+    "length-and-chunked": _raw(
+        b"POST / HTTP/1.1", b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", b"0\r\n\r\n"
+    ),
+    "two-lengths": _raw(
+        b"POST / HTTP/1.1", b"Content-Length: 3\r\nContent-Length: 4\r\n", b"abcd"
+    ),
+    "space-in-header-name": _raw(b"GET / HTTP/1.1", b"Bad Header: x\r\n"),
+    "nul-in-target": _raw(b"GET /a\x00b HTTP/1.1"),
+    "unknown-version": _raw(b"GET / HTTP/9.9"),
+    "headers-over-1-mb": _raw(b"GET / HTTP/1.1", b"X-Big: " + b"a" * 1_100_000 + b"\r\n"),
+    "traversal": _raw(b"GET /static/../config/settings.py HTTP/1.1"),
+    "encoded-traversal": _raw(b"GET /static/%2e%2e/%2e%2e/etc/passwd HTTP/1.1"),
+}
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_malformed_and_smuggling_requests_are_refused_through_the_proxy(stack, attack):
+    """Refused by the proxy, or by gunicorn behind it, with a 4xx (the proxy answers an
+    unknown HTTP version 505) and nothing of the server's internals; the site answers the
+    next request."""
+    answer = exchange(stack.port, ATTACKS[attack])
+    status = status_of(answer) or 0
+    assert 400 <= status < 500 or (attack == "unknown-version" and status == 505), answer[:300]
+    assert not [word for word in (b"Traceback", b"SECRET_KEY", b"root:") if word in answer]
+    assert get(stack.port, "/", headers={}).status == 200
 
 
 def test_access_log_has_the_client_address_and_the_duration(stack):
@@ -199,6 +263,25 @@ def test_fifty_slow_clients_cost_the_proxy_not_gunicorn(stack):
     print(f"\n{SLOW_CLIENTS} slow clients: slowest normal request {max(seconds) * 1000:.0f} ms")
     assert max(seconds) < 1
     assert tricklers.broken == SLOW_CLIENTS  # cut by the proxy, not held forever
+
+
+def test_hundreds_of_silent_connections_cost_the_proxy_not_gunicorn(stack):
+    """300 connections that send half a request's head and then nothing: normal requests are
+    answered throughout, and the proxy closes them all after its header timeout (10 s)."""
+    stalled = Stalled(stack.port, silent=300, trickling=0)
+    try:
+        seconds = []
+        for _ in range(10):
+            seconds.append(get(stack.port, "/", headers={}, timeout=5).seconds)
+            time.sleep(0.5)
+        assert stalled.all_ended(timeout=20), f"{len(stalled.ended)} of 300 closed"
+        ended_at = sorted(at for at, _ in stalled.ended.values())
+    finally:
+        stalled.close()
+    slowest, last = max(seconds) * 1000, ended_at[-1]
+    print(f"\n300 silent: slowest normal request {slowest:.0f} ms, all closed by {last:.1f} s")
+    assert max(seconds) < 1
+    assert ended_at[-1] < 15
 
 
 # --- web recreated under load -------------------------------------------------------------------

@@ -17,7 +17,7 @@ from config.environment import InvalidEnvironment
 try:
     env = variables.read()
 except InvalidEnvironment as invalid:
-    sys.exit("\n".join(f"gunicorn.conf.py: {line}" for line in invalid.lines))
+    sys.exit(invalid.report("gunicorn.conf.py"))
 
 wsgi_app = "config.wsgi:application"  # so that plain `gunicorn` works
 bind = env["GUNICORN_BIND"]
@@ -27,7 +27,11 @@ bind = env["GUNICORN_BIND"]
 # (docs/production.md, "Workers" and "Threads and slow clients").
 workers = env["GUNICORN_WORKERS"]
 threads = env["GUNICORN_THREADS"]
-worker_class = env["GUNICORN_WORKER_CLASS"]
+# gthread's worker, but reading each request before it takes a thread, so that stalled or
+# trickling clients cost no thread (config/worker.py).
+worker_class = {"sync": "sync", "gthread": "config.worker.ThreadWorker"}[
+    env["GUNICORN_WORKER_CLASS"]
+]
 keepalive = env["GUNICORN_KEEPALIVE"]
 # Without keep-alive, a worker accepts a connection only when it has a free thread, so new
 # connections go to the idle workers (gunicorn's own 1000 lets one worker take them all).
@@ -56,8 +60,9 @@ limit_request_fields = env["GUNICORN_LIMIT_REQUEST_FIELDS"]
 limit_request_field_size = env["GUNICORN_LIMIT_REQUEST_FIELD_SIZE"]
 
 # Logs go to stdout and stderr, where container platforms collect them. An access line has the
-# path without its query string (which may hold tokens) and the duration, as text or JSON like
-# Django's lines, written at a tenth of the cost of gunicorn's own (config/access_log.py).
+# path and query string (values of token, password, ... masked) and the duration, as text or JSON
+# like Django's lines; successful probes are left out. Written at a tenth of the cost of
+# gunicorn's own lines (config/access_log.py).
 loglevel = env["GUNICORN_LOG_LEVEL"]
 accesslog = "-" if env["GUNICORN_ACCESS_LOG"] else None
 errorlog = "-"

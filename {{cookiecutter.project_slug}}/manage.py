@@ -9,7 +9,12 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from config.environment import InvalidEnvironment
+
+    try:
+        execute_from_command_line(sys.argv)
+    except InvalidEnvironment as invalid:  # from the settings: one line per bad variable
+        sys.exit(invalid.report("manage.py"))
 
 
 if __name__ == "__main__":

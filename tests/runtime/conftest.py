@@ -35,6 +35,22 @@ def migrated_database(project, tmp_path_factory) -> str:
     return environ["DATABASE_URL"]
 
 
+@pytest.fixture(scope="session")
+def collected_static(project, tmp_path_factory) -> str:
+    """DJANGO_STATIC_ROOT with collectstatic run (the pages' manifest, for /readyz)."""
+    root = tmp_path_factory.mktemp("static")
+    environ = server_environment(root)
+    result = run(
+        [str(project / ".venv" / "bin" / "python"), "manage.py", "collectstatic", "--no-input"],
+        project,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        **{name: environ[name] for name in ("ENV_FILE", "DJANGO_SECRET_KEY")},
+        DJANGO_STATIC_ROOT=str(root),
+    )
+    assert result.returncode == 0, explain(result)
+    return str(root)
+
+
 class Servers:
     """Starts servers from the project, each with its own port and log; kills them all."""
 

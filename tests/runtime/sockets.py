@@ -4,6 +4,7 @@ listening socket."""
 import socket
 import subprocess
 import threading
+import time
 
 from support.client import HOST
 
@@ -39,6 +40,62 @@ class Tricklers:
         self._stop.set()
         self._thread.join(timeout=5)
         for sock in self.sockets:
+            sock.close()
+
+
+class Stalled:
+    """Connections that start a request and never finish it: `silent` send part of a head and
+    then nothing, `trickling` send a head, or a body, a byte a second. Each records when the
+    server closed it and what it answered first."""
+
+    HEAD = b"GET / HTTP/1.1\r\nHost: localhost\r\n"
+    BODY = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000\r\n\r\n"
+
+    def __init__(self, port: int, silent: int, trickling: int):
+        self.started = time.monotonic()
+        self.silent = [self._open(port, self.HEAD) for _ in range(silent)]
+        self.trickling = [self._open(port, self.BODY) for _ in range(trickling)]
+        self.ended: dict[socket.socket, tuple[float, bytes]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _open(port: int, start: bytes) -> socket.socket:
+        sock = socket.create_connection((HOST, port), timeout=5)
+        sock.sendall(start)
+        sock.setblocking(False)
+        return sock
+
+    def _watch(self) -> None:
+        while not self._stop.is_set() and len(self.ended) < len(self.silent + self.trickling):
+            for sock in self.silent + self.trickling:
+                if sock not in self.ended:
+                    self._check(sock)
+            self._stop.wait(1.0)
+
+    def _check(self, sock: socket.socket) -> None:
+        try:
+            answer = sock.recv(200)
+        except BlockingIOError:  # still open: the tricklers send their next byte
+            if sock in self.trickling:
+                try:
+                    sock.send(b"a")
+                except OSError:
+                    self.ended[sock] = (time.monotonic() - self.started, b"")
+            return
+        except OSError:
+            answer = b""
+        self.ended[sock] = (time.monotonic() - self.started, answer)
+
+    def all_ended(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return len(self.ended) == len(self.silent + self.trickling)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for sock in self.silent + self.trickling:
             sock.close()
 
 

@@ -1,7 +1,10 @@
 """Claim 8: bad configuration stops gunicorn before any worker starts. Every GUNICORN_*
 variable given a bad value (text, a fraction, negative, zero where not allowed, absurdly
 large, inconsistent with another) makes the real gunicorn exit non-zero at once, with one
-line per bad variable naming it."""
+line per bad variable naming it. What the Django settings refuse stops gunicorn and
+manage.py alike, each with that one line."""
+
+import re
 
 import pytest
 
@@ -85,3 +88,62 @@ def test_a_bad_web_concurrency_stops_gunicorn_itself(start_server, value, messag
     for text, a line that does not name it for a negative number (docs/production.md)."""
     output = _fails_before_any_worker(start_server, WEB_CONCURRENCY=value)
     assert message in output
+
+
+def _placeholder(project) -> str:
+    """The secret .env.example holds until one is made (config/variables.py, FRESH_SECRET)."""
+    example = (project / ".env.example").read_text()
+    return re.search(r"^DJANGO_SECRET_KEY=(.*)$", example, re.MULTILINE)[1]
+
+
+MAKE_ONE = 'make one with python -c "import secrets; print(secrets.token_urlsafe(50))"'
+NO_DATABASE = (
+    "DATABASE_URL is invalid (its value is not shown): expected a database URL: "
+    "sqlite:///path/to/file or postgres://user:password@host:5432/name"
+)
+# What the settings refuse, whichever program reads them: (environment, its one line), both
+# with {placeholder}, {folder} (an empty one) and {latin_1} (a file that is not UTF-8) filled in.
+SETTINGS_REFUSED = {
+    "debug-maybe": (
+        {"DJANGO_DEBUG": "maybe"},
+        "DJANGO_DEBUG='maybe' is invalid: expected true or false (or yes/no, on/off, 1/0)",
+    ),
+    "postgres-without-a-name": ({"DATABASE_URL": "postgres://"}, NO_DATABASE),
+    "sqlite-with-two-slashes": ({"DATABASE_URL": "sqlite://db.sqlite3"}, NO_DATABASE),
+    "placeholder-secret-key": (
+        {"DJANGO_SECRET_KEY": "{placeholder}"},
+        "DJANGO_SECRET_KEY is invalid (its value is not shown): it is the placeholder of the "
+        f"example files, refused while DJANGO_DEBUG is off; {MAKE_ONE}",
+    ),
+    "placeholder-database-password": (
+        {"DATABASE_URL": "postgres://app:{placeholder}@db:5432/app"},
+        "DATABASE_URL is invalid (its value is not shown): its password is the placeholder of "
+        f"the example files, refused while DJANGO_DEBUG is off; {MAKE_ONE}",
+    ),
+    # Alone, though DJANGO_DEBUG is bad too: what the file would set is unknown.
+    "env-file-a-folder": (
+        {"ENV_FILE": "{folder}", "DJANGO_DEBUG": "maybe"},
+        "ENV_FILE='{folder}' cannot be read: path must be a filename, not a directory.",
+    ),
+    "env-file-not-utf-8": (
+        {"ENV_FILE": "{latin_1}", "DJANGO_DEBUG": "maybe"},
+        "ENV_FILE='{latin_1}' cannot be read: 'utf-8' codec can't decode byte 0xe9 in position "
+        "20: invalid continuation byte",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SETTINGS_REFUSED)
+@pytest.mark.parametrize("program", ["gunicorn.conf.py", "manage.py"])
+def test_bad_settings_stop_gunicorn_and_manage_py_with_one_line(
+    start_server, project, tmp_path, case, program
+):
+    latin_1 = tmp_path / "latin-1.env"
+    latin_1.write_bytes("DJANGO_ADMIN_URL=café/\n".encode("latin-1"))
+    names = {"placeholder": _placeholder(project), "folder": tmp_path, "latin_1": latin_1}
+    environ, line = SETTINGS_REFUSED[case]
+    environ = {name: value.format(**names) for name, value in environ.items()}
+    manage_py = [str(project / ".venv" / "bin" / "python"), "manage.py", "migrate"]
+    command = manage_py if program == "manage.py" else None  # None: the project's gunicorn
+    output = _fails_before_any_worker(start_server, command=command, **environ)
+    assert output == f"{program}: {line.format(**names)}\n"

@@ -36,10 +36,15 @@ CASES = {
     "header-without-colon": (_request(headers=b"NoColon\r\n"), 400),
     "bare-newlines": (b"GET /healthz HTTP/1.1\n" + HOST.replace(b"\r\n", b"\n") + b"\n", 400),
     "text-content-length": (_request(headers=b"Content-Length: ten\r\n"), 400),
+    # Smuggling: a body whose end two servers could see in different places.
     "length-and-chunked": (
         _request(headers=b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n"),
         400,
     ),
+    "two-lengths": (_request(headers=b"Content-Length: 3\r\nContent-Length: 4\r\n"), 400),
+    "signed-length": (_request(headers=b"Content-Length: +3\r\n"), 400),
+    "chunked-not-last": (_request(headers=b"Transfer-Encoding: chunked, identity\r\n"), 400),
+    "obsolete-line-folding": (_request(headers=b"X-A: a\r\n b\r\n"), 400),
 }
 
 

@@ -6,6 +6,7 @@ one bad value or many, start-up stops with one line per bad variable, naming it 
 accepts.
 """
 
+import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -89,6 +90,15 @@ class InvalidEnvironment(Exception):
     def __init__(self, lines: list[str]):
         super().__init__("\n".join(lines))
         self.lines = lines
+
+    def report(self, program: str) -> str:
+        """The lines as `program` prints them before it exits, each naming it: as JSON objects
+        when the logs are JSON (DJANGO_LOG_FORMAT, as given: it may be one of the bad values),
+        so that a log collector reads every line."""
+        if os.environ.get("DJANGO_LOG_FORMAT", "").strip().lower() == "json":
+            fields = {"levelname": "CRITICAL", "name": program}
+            return "\n".join(json.dumps({**fields, "message": line}) for line in self.lines)
+        return "\n".join(f"{program}: {line}" for line in self.lines)
 
 
 class Values(dict):
@@ -204,12 +214,14 @@ def read(sections: tuple[Section, ...], env_file: str) -> Values:
     from environs import Env  # imported here: the docs render with the standard library only
 
     env = Env()
-    problems = []
     if env_file:
         try:  # recurse=False: that file only; a missing one is fine
             env.read_env(env_file, recurse=False)
-        except (OSError, ValueError) as error:
-            problems.append(f"ENV_FILE={env_file!r} cannot be read: {error}")
+        except (OSError, ValueError) as error:  # a folder, unreadable, not UTF-8
+            # Alone: what the file would have set is unknown, so the other lines would mislead.
+            line = f"ENV_FILE={env_file!r} cannot be read: {_reason(error)}"
+            raise InvalidEnvironment([line]) from None
+    problems = []
     variables = {v.name: v for section in sections for v in section.variables if v.kind.parse}
     for variable in variables.values():
         problems += _read_from_file(env, variable)
@@ -240,12 +252,16 @@ def _read_from_file(env, variable: Variable) -> list[str]:
     try:
         value = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        return [f"{variable.file_variable}={path!r} cannot be read: {reason}"]
+        return [f"{variable.file_variable}={path!r} cannot be read: {_reason(error)}"]
     if env.str(variable.name, "").strip() not in ("", value):  # equal: an earlier read set it
         return [f"{variable.name} and {variable.file_variable} are both set: set one of them"]
     os.environ[variable.name] = value
     return []
+
+
+def _reason(error: Exception) -> str:
+    """Why a file cannot be read, without its path again: "Permission denied"."""
+    return getattr(error, "strerror", None) or str(error)
 
 
 def _invalid(variable: Variable, raw: str, expected: str) -> str:

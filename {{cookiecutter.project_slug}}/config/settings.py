@@ -6,19 +6,18 @@ production ones: a deployment needs only DJANGO_SECRET_KEY and DJANGO_ALLOWED_HO
 value stops start-up with one line per bad variable. What does not differ is set here.
 """
 
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from config import variables
+from config import sentry, variables
 from config.database import database_settings
-from config.environment import InvalidEnvironment
 from config.logs import logging_settings
 from config.mail import mailer_settings
+from config.media import media_storage
 
-try:
-    env = variables.read()
-except InvalidEnvironment as invalid:
-    raise ImproperlyConfigured(f"bad environment variables:\n{invalid}") from None
+# A bad value raises config.environment.InvalidEnvironment (not ImproperlyConfigured, which
+# Django's commands hold back and re-raise as a traceback): manage.py and gunicorn.conf.py
+# print its lines alone, one per bad variable.
+env = variables.read()
 
 BASE_DIR = variables.BASE_DIR
 
@@ -48,13 +47,19 @@ MIDDLEWARE = [
     # Right after SecurityMiddleware, so static files skip the rest of the stack.
     "{{ cookiecutter.project_slug }}.static.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before CommonMiddleware, which refuses a bad Host: its 400 page carries these headers too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CsrfViewMiddleware, which reads the body: an oversized one is refused unread.
+    "{{ cookiecutter.project_slug }}.body_limit.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
+
+# Larger bodies get a 413 before any of them is stored (the app's body_limit.py).
+REQUEST_BODY_MAX_BYTES = env["REQUEST_BODY_MAX_MB"] * variables.MEGABYTE
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -121,13 +126,20 @@ AUTH_PASSWORD_VALIDATORS = [
 STATIC_URL = "static/"
 STATIC_ROOT = env["DJANGO_STATIC_ROOT"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(env),  # uploaded files (below)
     # Content-hashed names (cacheable forever) plus gzip and brotli copies made at build time.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # How long browsers and CDNs may keep a content-hashed file, sent with `immutable`: a changed
 # file gets a new name. A year, the usual longest lifetime (WhiteNoise's own is ten years).
 STATIC_HASHED_MAX_AGE = 365 * 24 * 60 * 60
+
+# --- Media files (uploads) --------------------------------------------------------------------
+
+# On disk unless MEDIA_S3_BUCKET is set (config/media.py); larger than REQUEST_BODY_MAX_MB, an
+# upload is refused.
+MEDIA_URL = "media/"
+MEDIA_ROOT = env["DJANGO_MEDIA_ROOT"]
 
 # --- Mail -------------------------------------------------------------------------------------
 
@@ -145,3 +157,8 @@ USE_TZ = True
 # --- Logging ----------------------------------------------------------------------------------
 
 LOGGING = logging_settings(env)
+LOGGING_CONFIG = "config.logs.configure"
+
+# --- Error tracking ---------------------------------------------------------------------------
+
+sentry.init(env)  # off unless SENTRY_DSN is set (config/sentry.py)

@@ -4,9 +4,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 
-from {{ cookiecutter.project_slug }} import views
+from config.media import ON_DISK
+from {{ cookiecutter.project_slug }} import media, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
+
+# Uploads in object storage are served from the storage's domain, never through this site.
+if settings.STORAGES["default"]["BACKEND"] == ON_DISK:
+    prefix = settings.MEDIA_URL.lstrip("/")  # Django reads "media/" as "/media/"
+    urlpatterns.append(path(f"{prefix}<path:name>", media.serve, name="media"))

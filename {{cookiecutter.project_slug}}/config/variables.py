@@ -36,9 +36,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # gunicorn holds this many connections at once across its workers, a thread each, so that
 # slow clients cannot take every worker (docs/production.md, "Threads and slow clients").
 CONNECTIONS = 64
+# REQUEST_BODY_MAX_MB's unit, as the proxy (Caddy) counts it.
+MEGABYTE = 1_000_000
 # What .env.example sets, and why.
 PLAIN_HTTP = "Set for a local run over plain HTTP: remove it once SITE_ADDRESS names a domain."
 FRESH_SECRET = Example("replace-me", "The generator put a fresh one in .env.")
+# How a message that asks for a secret says to make one.
+MAKE_ONE = 'make one with python -c "import secrets; print(secrets.token_urlsafe(50))"'
 BIND_ADDRESS = re.compile(r"unix:.+|(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
 
 
@@ -48,12 +52,17 @@ def _insecure_key_with_debug(values) -> str:
 
 
 def _secret_key_is_set(key: str, values) -> str | None:
-    if key:
+    if not key:
+        return f"it is required while DJANGO_DEBUG is off; {MAKE_ONE}"
+    return _not_the_placeholder("it", key, values)
+
+
+def _not_the_placeholder(what: str, secret: str, values) -> str | None:
+    # The example files' placeholder is public: in production it would be a known secret.
+    if secret != FRESH_SECRET.value or values["DJANGO_DEBUG"]:
         return None
-    return (
-        "it is required while DJANGO_DEBUG is off; make one with "
-        'python -c "import secrets; print(secrets.token_urlsafe(50))"'
-    )
+    placeholder = f"{what} is the placeholder of the example files"
+    return f"{placeholder}, refused while DJANGO_DEBUG is off; {MAKE_ONE}"
 
 
 DJANGO = Section(
@@ -140,6 +149,20 @@ DJANGO = Section(
             shown_default="staticfiles/ next to manage.py",
         ),
         Variable(
+            "DJANGO_MEDIA_ROOT",
+            PATH,
+            BASE_DIR / "media",
+            "Where uploaded files are kept, unless MEDIA_S3_BUCKET is set.",
+            shown_default="media/ next to manage.py (a volume in compose.yaml)",
+        ),
+        Variable(
+            "REQUEST_BODY_MAX_MB",
+            integer(1, 10_000),
+            10,
+            "Largest request body (an upload, a form), in megabytes: a larger one is refused "
+            "with 413 before any of it is stored, by Django and by the proxy (Caddyfile).",
+        ),
+        Variable(
             "DJANGO_DEFAULT_FROM_EMAIL",
             words("an email address, or Name <address>"),
             "webmaster@{{ cookiecutter.domain_name }}",
@@ -159,6 +182,15 @@ DJANGO = Section(
 # --- Database -----------------------------------------------------------------------------------
 
 
+def _database_url(env, name: str) -> dict:
+    url = env.dj_db_url(name)
+    # postgres:// names no database; sqlite:// and sqlite://db.sqlite3 (two slashes) mean one
+    # in memory, which each process would have to itself, empty.
+    if url["NAME"] in ("", ":memory:"):
+        raise ValueError("no database named")
+    return url
+
+
 def _sqlite_next_to_manage_py(values) -> dict:
     from dj_database_url import parse  # what environs parses a given DATABASE_URL with
 
@@ -173,12 +205,13 @@ DATABASE = Section(
             "DATABASE_URL",
             Kind(
                 "a database URL: sqlite:///path/to/file or postgres://user:password@host:5432/name",
-                lambda env, name: env.dj_db_url(name),
+                _database_url,
             ),
             _sqlite_next_to_manage_py,
             "The database.",
             shown_default="an SQLite file, db.sqlite3 next to manage.py",
             secret=True,  # it may hold a password
+            rule=lambda url, values: _not_the_placeholder("its password", url["PASSWORD"], values),
         ),
         Variable(
             "DATABASE_POOL_MIN_SIZE",
@@ -392,6 +425,14 @@ GUNICORN = Section(
             "Seconds before a silent worker is killed: with sync workers, a request's limit.",
         ),
         Variable(
+            "GUNICORN_READ_TIMEOUT",
+            integer(1, 3600),
+            20,
+            "gthread: seconds a client gets to send a request, plus one per 500 bytes sent; a "
+            "slower one gets a 408. Requests are read without a thread.",
+            used_in="config/worker.py",
+        ),
+        Variable(
             "GUNICORN_GRACEFUL_TIMEOUT",
             integer(1, 3600),
             30,
@@ -538,6 +579,112 @@ COMPOSE = Section(
 )
 
 
+# --- Media files in object storage --------------------------------------------------------------
+
+MEDIA_S3 = Section(
+    "Uploads in object storage (S3)",
+    "config/media.py",
+    (
+        Variable(
+            "MEDIA_S3_BUCKET",
+            words("a bucket name"),
+            "",
+            "Keep uploaded files in this S3 bucket (or an S3-compatible one) instead of "
+            "DJANGO_MEDIA_ROOT: needed once replicas run on several hosts.",
+            shown_default="unset, so on disk",
+        ),
+        Variable(
+            "MEDIA_S3_ENDPOINT_URL",
+            words("a URL, like https://s3.example.com", lambda url: "://" in url),
+            "",
+            "The storage service of an S3-compatible provider (MinIO, R2, Scaleway...).",
+            shown_default="unset, so Amazon S3",
+        ),
+        Variable(
+            "MEDIA_S3_REGION",
+            words("a region, like eu-west-1"),
+            "",
+            "The bucket's region.",
+            shown_default="unset, so the provider's own",
+        ),
+        Variable(
+            "MEDIA_S3_ACCESS_KEY_ID",
+            words("an access key ID"),
+            "",
+            "The key ID of credentials allowed to read and write the bucket.",
+            shown_default="unset, so where AWS tools look (AWS_ACCESS_KEY_ID, a role...)",
+        ),
+        Variable(
+            "MEDIA_S3_SECRET_ACCESS_KEY",
+            words("a secret access key"),
+            "",
+            "The secret of those credentials.",
+            shown_default="unset, so where AWS tools look",
+            secret=True,
+        ),
+        Variable(
+            "MEDIA_S3_CUSTOM_DOMAIN",
+            words("a host name, like media.example.com", lambda domain: "://" not in domain),
+            "",
+            "A public domain (a CDN) in front of the bucket: file links point there, unsigned. "
+            "Unset, links point at the bucket itself, signed and valid for an hour.",
+            shown_default="unset, so signed links",
+        ),
+    ),
+)
+
+
+# --- Error tracking (Sentry) --------------------------------------------------------------------
+
+
+def _sentry_dsn(dsn: str) -> bool:
+    # The SDK's own parser, imported only when a DSN is given (it takes a second to import).
+    from sentry_sdk.utils import BadDsn, Dsn
+
+    try:
+        Dsn(dsn)
+    except BadDsn:
+        return False
+    return True
+
+
+ERROR_TRACKING = Section(
+    "Error tracking",
+    "config/sentry.py",
+    (
+        Variable(
+            "SENTRY_DSN",
+            words("a Sentry DSN, like https://key@o0.ingest.sentry.io/0", _sentry_dsn),
+            "",
+            "Where errors are sent (Sentry, or a compatible service); unset, nothing is sent.",
+            shown_default="unset, so off",
+        ),
+        Variable(
+            "SENTRY_ENVIRONMENT",
+            words("a name, like production or staging"),
+            "production",
+            "The environment events are filed under.",
+        ),
+        Variable(
+            "SENTRY_RELEASE",
+            words("a version, commit or image tag"),
+            "",
+            "The release events are filed under.",
+            shown_default="in the image, its RELEASE build argument (the pipelines give the "
+            "commit SHA); else the commit of a git checkout, or the one a platform sets "
+            "(Heroku's SOURCE_VERSION...), else none",
+        ),
+        Variable(
+            "SENTRY_TRACES_SAMPLE_RATE",
+            number(0, 1),
+            0,
+            "Share of requests traced for performance; the probes and static files never are.",
+            shown_default="0 (off)",
+        ),
+    ),
+)
+
+
 # --- Where the values come from -----------------------------------------------------------------
 
 DEFAULT_ENV_FILE = str(BASE_DIR / ".env")
@@ -557,7 +704,18 @@ SOURCE = Section(
     ),
 )
 
-SECTIONS = (DJANGO, DATABASE, MAIL, LOGS, GUNICORN, PROXY, COMPOSE, SOURCE)
+SECTIONS = (
+    DJANGO,
+    DATABASE,
+    MAIL,
+    MEDIA_S3,
+    LOGS,
+    GUNICORN,
+    PROXY,
+    COMPOSE,
+    ERROR_TRACKING,
+    SOURCE,
+)
 VARIABLES = tuple(variable for section in SECTIONS for variable in section.variables)
 
 

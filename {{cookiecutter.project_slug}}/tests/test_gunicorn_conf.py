@@ -19,6 +19,7 @@ from config import cpus
 PROJECT = Path(__file__).resolve().parents[1]
 CONF = PROJECT / "gunicorn.conf.py"
 SHM = "/dev/shm"  # noqa: S108
+WORKER = "config.worker.ThreadWorker"  # GUNICORN_WORKER_CLASS=gthread
 
 # Every test here starts from the test run's own environment, and no other declared variable.
 pytestmark = pytest.mark.usefixtures("clean_environ")
@@ -52,7 +53,7 @@ def test_gunicorn_resolves_the_defaults():
         "bind": "['0.0.0.0:8000']",
         "workers": str(workers),
         "threads": str(-(-64 // workers)),
-        "worker_class": "gthread",
+        "worker_class": "config.worker.ThreadWorker",  # gthread, reading off its threads
         "worker_connections": str(-(-64 // workers)),  # keep-alive off: one per thread
         "max_requests": "10000",
         "max_requests_jitter": "1000",
@@ -81,7 +82,7 @@ def test_behind_a_proxy_the_defaults_are_sync_workers_without_an_access_log():
 
     assert chosen() == ("sync", "1", "None")
     # What is set explicitly still wins.
-    assert chosen(GUNICORN_THREADS="4", GUNICORN_ACCESS_LOG="on") == ("gthread", "4", "-")
+    assert chosen(GUNICORN_THREADS="4", GUNICORN_ACCESS_LOG="on") == (WORKER, "4", "-")
 
 
 def test_json_logs_give_json_access_lines():
@@ -99,7 +100,7 @@ def test_gunicorn_resolves_what_the_environment_sets():
         GUNICORN_CONTROL_SOCKET="/run/g.ctl",
     )
     assert config["bind"] == "['127.0.0.1:9000']"
-    assert (config["workers"], config["threads"], config["worker_class"]) == ("3", "2", "gthread")
+    assert (config["workers"], config["threads"], config["worker_class"]) == ("3", "2", WORKER)
     assert config["worker_connections"] == "1000"  # keep-alive on: gunicorn's own default
     assert config["accesslog"] == "None"
     assert (config["control_socket"], config["control_socket_disable"]) == ("/run/g.ctl", "False")
@@ -179,7 +180,7 @@ def test_when_ready_logs_the_values_in_force(conf, monkeypatch):
     monkeypatch.setenv("GUNICORN_THREADS", "2")
     assert _when_ready_line(conf()) == (
         "Configuration: workers=3 (GUNICORN_WORKERS) threads=2 worker_connections=2 "
-        "worker_class=gthread max_requests=10000 max_requests_jitter=1000 backlog=2048 "
+        f"worker_class={WORKER} max_requests=10000 max_requests_jitter=1000 backlog=2048 "
         "timeout=30s graceful_timeout=30s keepalive=0s preload_app=True"
     )
 

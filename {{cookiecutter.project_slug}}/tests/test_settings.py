@@ -1,8 +1,13 @@
 """Settings come from the environment, with production defaults and clear errors."""
 
 import json
+import os
+import subprocess
+import sys
 
-from tests.conftest import run_django
+import pytest
+
+from tests.conftest import PROJECT_DIR, run_django
 
 PRINT_SETTINGS = (
     "from django.conf import settings\n"
@@ -40,13 +45,38 @@ def test_missing_secret_key_is_allowed_with_debug_on():
     assert result.returncode == 0, result.stderr
 
 
-def test_bad_values_stop_start_up_with_one_line_each():
-    result = run_django("", DJANGO_DEBUG="maybe", GUNICORN_TIMEOUT="0")
-    assert result.returncode != 0
-    assert result.stderr.rstrip().endswith(
-        "ImproperlyConfigured: bad environment variables:\n"
-        "DJANGO_DEBUG='maybe' is invalid: expected true or false (or yes/no, on/off, 1/0)\n"
-        "GUNICORN_TIMEOUT='0' is invalid: expected an integer from 1 to 3600"
+def manage_py(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python manage.py ARGS` as a deployment runs it, with `env` added to the test run's."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", [["check"], ["migrate"], ["createsuperuser"], ["help"]])
+def test_bad_values_stop_manage_py_with_one_line_each(command):
+    result = manage_py(*command, DJANGO_DEBUG="maybe", GUNICORN_TIMEOUT="0")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "manage.py: DJANGO_DEBUG='maybe' is invalid: expected true or false (or yes/no, on/off, "
+        "1/0)\n"
+        "manage.py: GUNICORN_TIMEOUT='0' is invalid: expected an integer from 1 to 3600\n"
+    )
+
+
+def test_an_env_file_manage_py_cannot_read_is_its_one_line(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(b"DJANGO_DEBUG=\xff\n")  # not UTF-8
+    result = manage_py("check", ENV_FILE=str(env_file), DJANGO_ADMIN_URL="admin")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"manage.py: ENV_FILE={str(env_file)!r} cannot be read: 'utf-8' codec can't decode "
+        "byte 0xff in position 13: invalid start byte\n"
     )
 
 

@@ -38,3 +38,18 @@ def test_the_proxy_caches_hashed_files_as_long():
     caddyfile = (Path(settings.BASE_DIR) / "Caddyfile").read_text()
     max_age = settings.STATIC_HASHED_MAX_AGE
     assert f'Cache-Control "max-age={max_age}, public, immutable"' in caddyfile
+
+
+def test_files_collected_after_start_up_are_served_without_a_restart(rf, tmp_path, settings):
+    """A process started before collectstatic serves the files once they are there."""
+    from django.http import HttpResponseNotFound
+
+    from {{ cookiecutter.project_slug }}.static import StaticFilesMiddleware
+
+    settings.STATIC_ROOT = str(tmp_path / "staticfiles")
+    with pytest.warns(UserWarning, match="No directory at"):  # WhiteNoise's, at start-up
+        middleware = StaticFilesMiddleware(lambda request: HttpResponseNotFound())
+    assert middleware(rf.get("/static/late.css")).status_code == 404
+    (tmp_path / "staticfiles").mkdir()
+    (tmp_path / "staticfiles" / "late.css").write_text("body {}")
+    assert middleware(rf.get("/static/late.css")).status_code == 200

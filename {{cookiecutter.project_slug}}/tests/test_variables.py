@@ -16,6 +16,7 @@ from config.environment import InvalidEnvironment
 PROJECT = Path(__file__).resolve().parents[1]
 DECLARATIONS = (PROJECT / "config" / "variables.py").read_text()
 DECLARED = {variable.name: variable for variable in variables.VARIABLES}
+PLACEHOLDER = variables.FRESH_SECRET.value
 
 
 @pytest.fixture
@@ -48,7 +49,8 @@ def test_gunicorn_defaults(read):
     assert env["GUNICORN_LIMIT_REQUEST_FIELD_SIZE"] == 8190
     assert env["GUNICORN_CONTROL_SOCKET"] == ""
     assert "FORWARDED_ALLOW_IPS" not in env  # gunicorn reads it itself
-    assert env.given == {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_STATIC_ROOT"}
+    test_run_folders = {"DJANGO_STATIC_ROOT", "DJANGO_MEDIA_ROOT"}
+    assert env.given == {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", *test_run_folders}
 
 
 def test_django_defaults_are_the_production_ones(read):
@@ -108,6 +110,8 @@ def test_debug_allows_local_hosts_and_a_development_key(read):
         ("DATABASE_POOL_TIMEOUT", "2.5", 2.5),
         ("DJANGO_LOG_LEVEL", "warning", 30),
         ("DJANGO_LOG_FORMAT", "JSON", "json"),
+        ("MEDIA_S3_BUCKET", " uploads ", "uploads"),
+        ("MEDIA_S3_CUSTOM_DOMAIN", "cdn.example.com/media", "cdn.example.com/media"),
     ],
 )
 def test_valid_value(read, name, value, expected):
@@ -176,13 +180,45 @@ def test_env_file_is_read_and_the_real_environment_wins(read, tmp_path, monkeypa
     assert read(ENV_FILE=str(tmp_path / "missing.env"))["GUNICORN_TIMEOUT"] == 30
 
 
-def test_an_env_file_that_cannot_be_read_is_reported(read, tmp_path):
+def _a_folder(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def _not_utf_8(tmp_path: Path) -> Path:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes("DJANGO_ADMIN_URL=café/\n".encode("latin-1"))
+    return env_file
+
+
+def _unreadable(tmp_path: Path) -> Path:
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_DEBUG=true\n")
+    env_file.chmod(0)
+    return env_file
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_a_folder, "path must be a filename, not a directory."),
+        (
+            _not_utf_8,
+            "'utf-8' codec can't decode byte 0xe9 in position 20: invalid continuation byte",
+        ),
+        pytest.param(
+            _unreadable,
+            "Permission denied",
+            marks=pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file"),
+        ),
+    ],
+    ids=["a folder", "not UTF-8", "unreadable"],
+)
+def test_an_env_file_that_cannot_be_read_is_the_only_line(read, tmp_path, make, reason):
+    """Alone: the variables it would have set are unknown, so lines about them would mislead."""
+    env_file = make(tmp_path)
     with pytest.raises(InvalidEnvironment) as invalid:
-        read(ENV_FILE=str(tmp_path))  # a folder
-    assert invalid.value.lines == [
-        f"ENV_FILE={str(tmp_path)!r} cannot be read: "
-        + ("path must be a filename, not a directory.")
-    ]
+        read(ENV_FILE=str(env_file), DJANGO_DEBUG="maybe")
+    assert invalid.value.lines == [f"ENV_FILE={str(env_file)!r} cannot be read: {reason}"]
 
 
 BAD_VALUES = {
@@ -213,6 +249,8 @@ BAD_VALUES = {
     "DATABASE_POOL_TIMEOUT": ["soon", "0", "601"],
     "DJANGO_LOG_LEVEL": ["loud"],
     "DJANGO_LOG_FORMAT": ["xml"],
+    "MEDIA_S3_ENDPOINT_URL": ["s3.example.com"],
+    "MEDIA_S3_CUSTOM_DOMAIN": ["https://cdn.example.com"],  # a host name, as links are made
 }
 INVALID = [
     pytest.param({name: value}, [f"{name}={value!r} is invalid: expected "], id=f"{name}={value}")
@@ -233,6 +271,34 @@ REFUSED = {
     "no-secret-key": (
         {"DJANGO_SECRET_KEY": ""},
         ["DJANGO_SECRET_KEY is not set: it is required while DJANGO_DEBUG is off; make one"],
+    ),
+    # A database URL must name a database that lasts: not none, not one in memory.
+    "postgres-without-a-name": (
+        {"DATABASE_URL": "postgres://user:hunter2@db:5432"},
+        ["DATABASE_URL is invalid (its value is not shown): expected a database URL: sqlite:///"],
+    ),
+    "sqlite-with-two-slashes": (
+        {"DATABASE_URL": "sqlite://db.sqlite3"},
+        ["DATABASE_URL is invalid (its value is not shown): expected a database URL: sqlite:///"],
+    ),
+    "sqlite-in-memory": (
+        {"DATABASE_URL": "sqlite:///:memory:"},
+        ["DATABASE_URL is invalid (its value is not shown): expected a database URL: sqlite:///"],
+    ),
+    # The examples' placeholder, left in place, is a known secret.
+    "placeholder-secret-key": (
+        {"DJANGO_SECRET_KEY": PLACEHOLDER},
+        [
+            "DJANGO_SECRET_KEY is invalid (its value is not shown): it is the placeholder of the "
+            'example files, refused while DJANGO_DEBUG is off; make one with python -c "'
+        ],
+    ),
+    "placeholder-database-password": (
+        {"DATABASE_URL": f"postgres://app:{PLACEHOLDER}@db:5432/app"},
+        [
+            "DATABASE_URL is invalid (its value is not shown): its password is the placeholder "
+            "of the example files, refused while DJANGO_DEBUG is off; make one with python -c"
+        ],
     ),
     # Inconsistent pairs: the message names both variables.
     "sync-with-threads": (
@@ -263,6 +329,20 @@ def test_a_bad_value_is_refused_with_one_line_naming_it(read, environ, fragments
     for fragment in fragments:
         assert fragment in line
     assert "hunter2" not in line
+
+
+def test_placeholders_are_accepted_with_debug_on(read):
+    database_url = f"postgres://app:{PLACEHOLDER}@db:5432/app"
+    env = read(DJANGO_DEBUG="true", DJANGO_SECRET_KEY=PLACEHOLDER, DATABASE_URL=database_url)
+    assert (env["DJANGO_SECRET_KEY"], env["DATABASE_URL"]["PASSWORD"]) == (PLACEHOLDER,) * 2
+
+
+def test_a_copy_of_env_example_is_refused_until_its_secrets_are_made(read, clean_environ):
+    clean_environ.delenv("DJANGO_SECRET_KEY")  # so that .env.example's own is read
+    with pytest.raises(InvalidEnvironment) as invalid:
+        read(ENV_FILE=str(PROJECT / ".env.example"))
+    assert [line.split(" ")[0] for line in invalid.value.lines] == ["DJANGO_SECRET_KEY"]
+    assert "placeholder" in invalid.value.lines[0]
 
 
 def test_every_bad_value_is_reported_at_once_in_declaration_order(read):
@@ -297,6 +377,20 @@ def test_every_variable_is_used_where_the_docs_say(name):
         assert f"- {name}\n" in compose  # passed on from .env only when set there
     else:  # in that file, or in the default of a variable used there
         assert f'"{name}"' in text or re.search(rf"values\[['\"]{name}['\"]\]", DECLARATIONS)
+
+
+def test_the_caddyfile_defaults_are_the_declared_ones():
+    """Caddy applies each {$NAME:default} itself: the same default, and compose passes the
+    value on from .env (for variables used by Python and the proxy alike, such as the body
+    limit, too)."""
+    lines = (PROJECT / "Caddyfile").read_text().splitlines()
+    caddyfile = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    compose = (PROJECT / "compose.yaml").read_text()
+    used = dict(re.findall(r"\{\$([A-Z_]+):([^}]*)\}", caddyfile))
+    assert "REQUEST_BODY_MAX_MB" in used
+    for name, default in used.items():
+        assert default == str(DECLARED[name].default), name
+        assert f"- {name}\n" in compose, name
 
 
 def render(project: Path, *options: str) -> subprocess.CompletedProcess:
