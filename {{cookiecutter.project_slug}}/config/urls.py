@@ -2,9 +2,9 @@
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import path
 
-from config.media import ON_DISK
 from {{ cookiecutter.project_slug }} import media, views
 
 urlpatterns = [
@@ -13,6 +13,6 @@ urlpatterns = [
 ]
 
 # Uploads in object storage are served from the storage's domain, never through this site.
-if settings.STORAGES["default"]["BACKEND"] == ON_DISK:
+if isinstance(default_storage, FileSystemStorage):
     prefix = settings.MEDIA_URL.lstrip("/")  # Django reads "media/" as "/media/"
     urlpatterns.append(path(f"{prefix}<path:name>", media.serve, name="media"))
