@@ -33,6 +33,7 @@ from tests.swarm_nodes import (
 NODES = 4  # 3 replicas and a spare node, where a lost replica goes
 DB_NODE = 2
 RELEASES = ("v1", "v2")
+STABLE = 5.0  # seconds of 200s only: the site is back for good
 USER = "written-before-the-cut"
 
 
@@ -130,8 +131,9 @@ def test_losing_the_database_node_fails_requests_until_it_is_back(stack):
         time.sleep(30)
         tool("heal", str(DB_NODE))
         healed = time.monotonic()
-        recovered = wait_for("the site back", lambda: _ok_again(site, readiness, healed), 240)
+        wait_for("the site back", lambda: _back_for_good((site, readiness), healed), 240)
         time.sleep(2)  # and it stays so
+    recovered = _last_failure_ended((site, readiness), after=healed) - healed
     result = site.result
     failed = [o.started for o in result.failures]
     window = (max(failed) - min(failed)) if failed else 0.0
@@ -157,7 +159,19 @@ def _saw(load, status: int) -> bool:
     return any(o.status == status for o in list(load.result.outcomes))
 
 
-def _ok_again(site, readiness, since: float) -> bool:
-    """Both answered 200 to their last request, sent after `since`."""
-    last = [load.result.outcomes[-1] for load in (site, readiness) if load.result.outcomes]
-    return len(last) == 2 and all(o.ok and o.started > since for o in last)
+def _back_for_good(loads, since: float) -> bool:
+    """Every request of each load answered 200 for STABLE seconds, all sent after `since`, and
+    none is hanging: each task behind the proxy is back, not just the one that last answered."""
+    now = time.monotonic()
+    window = [list(load.result.outcomes) for load in loads]
+    if now - STABLE < since or not all(window):
+        return False
+    recent = [o for outcomes in window for o in outcomes if o.started >= now - STABLE]
+    answering = all(now - (o.started + o.seconds) < 1 for o in (w[-1] for w in window))
+    return answering and bool(recent) and all(o.ok for o in recent)
+
+
+def _last_failure_ended(loads, after: float) -> float:
+    """When the last failed request after `after` got its answer (or gave up): `after` if none."""
+    ends = [o.started + o.seconds for load in loads for o in load.result.failures]
+    return max([after, *(end for end in ends if end > after)])
